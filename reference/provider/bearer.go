@@ -1,0 +1,143 @@
+package provider
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	oauth2errors "github.com/go-oauth2/oauth2/v4/errors"
+)
+
+// b64token is the syntax of a Bearer credential (RFC 6750 §2.1).
+var b64token = regexp.MustCompile(`^[A-Za-z0-9._~+/-]+=*$`)
+
+// bearerError is an RFC 6750 §3.1 error: the status it goes with, its code and description.
+// A zero code is the "no authentication information" case, which carries no error (§3.1).
+type bearerError struct {
+	status      int
+	code        string
+	description string
+}
+
+var (
+	errNoToken = bearerError{status: http.StatusUnauthorized}
+	errTwoWays = bearerError{http.StatusBadRequest, "invalid_request",
+		"the access token was sent in more than one way"}
+	errMalformed = bearerError{http.StatusBadRequest, "invalid_request",
+		"the Authorization header is not a well-formed Bearer credential"}
+	errUnknownToken = bearerError{http.StatusUnauthorized, "invalid_token",
+		"the access token is invalid"}
+	errExpiredToken = bearerError{http.StatusUnauthorized, "invalid_token",
+		"the access token expired"}
+)
+
+// protect puts a handler behind Bearer authentication (RFC 6750). requiredScope, when not empty,
+// is a scope the token must carry; a token without it gets 403 insufficient_scope.
+func (p *Provider) protect(requiredScope string, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, berr := bearerCredential(r)
+		if berr != nil {
+			p.writeBearerError(w, *berr, "")
+			return
+		}
+		ti, err := p.manager.LoadAccessToken(r.Context(), token)
+		switch {
+		case errors.Is(err, oauth2errors.ErrExpiredAccessToken):
+			p.writeBearerError(w, errExpiredToken, "")
+			return
+		case err != nil:
+			p.writeBearerError(w, errUnknownToken, "")
+			return
+		}
+		if requiredScope != "" && !slices.Contains(strings.Fields(ti.GetScope()), requiredScope) {
+			p.writeBearerError(w, bearerError{http.StatusForbidden, "insufficient_scope",
+				"the access token does not carry the scope " + requiredScope}, requiredScope)
+			return
+		}
+		next(w, r)
+	})
+}
+
+// bearerCredential finds the access token of a request. The reference accepts it in the
+// Authorization header only (RFC 6750 §2.1); §2.2 (form body) and §2.3 (query) are optional,
+// and the query form leaks tokens into logs. A token in the body or query alongside a header is
+// a request that sends it more than one way (§2, §3.1: invalid_request). A body or query token
+// alone, like an Authorization header of another scheme, is a request without authentication
+// information the provider understands: 401 with a challenge and no error code (§3.1).
+func bearerCredential(r *http.Request) (string, *bearerError) {
+	authz := r.Header.Values("Authorization")
+	if len(authz) > 1 {
+		return "", &errMalformed
+	}
+	if len(authz) == 0 {
+		return "", &errNoToken
+	}
+	scheme, rest, _ := strings.Cut(authz[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", &errNoToken
+	}
+	if r.URL.Query().Has("access_token") || formHasAccessToken(r) {
+		return "", &errTwoWays
+	}
+	token := strings.TrimLeft(rest, " ")
+	if !b64token.MatchString(token) {
+		return "", &errMalformed
+	}
+	return token, nil
+}
+
+// formHasAccessToken looks for an access_token in a form-encoded body without consuming the
+// body for the handler behind (ParseForm keeps the parsed values on the request).
+func formHasAccessToken(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" || r.Body == nil {
+		return false
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, maxResourceBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		return false
+	}
+	return r.PostForm.Has("access_token")
+}
+
+// writeBearerError answers a request that failed Bearer authentication: the status, a Bearer
+// challenge with the error attributes (RFC 6750 §3), and, where there is an error, the same
+// error as JSON for clients that read bodies.
+func (p *Provider) writeBearerError(w http.ResponseWriter, e bearerError, scope string) {
+	w.Header().Set("WWW-Authenticate", bearerChallenge(p.realm, e.code, e.description, scope))
+	if e.code == "" {
+		w.WriteHeader(e.status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(e.status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": e.code, "error_description": e.description})
+}
+
+// bearerChallenge builds a Bearer challenge (RFC 6750 §3). The realm is always there, so the
+// scheme is never bare; the other attributes appear when they have a value. Values are quoted
+// strings; the reference's own values never contain a quote or backslash, but a realm from
+// configuration might, so both are escaped.
+func bearerChallenge(realm, code, description, scope string) string {
+	var b strings.Builder
+	b.WriteString(`Bearer realm=`)
+	b.WriteString(quote(realm))
+	for _, kv := range [][2]string{{"error", code}, {"error_description", description}, {"scope", scope}} {
+		if kv[1] != "" {
+			b.WriteString(", ")
+			b.WriteString(kv[0])
+			b.WriteByte('=')
+			b.WriteString(quote(kv[1]))
+		}
+	}
+	return b.String()
+}
+
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}

@@ -1,0 +1,104 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Demo credentials of the documented scenario. They are public: a provider that runs with them
+// must say so (the reference's command does, once, on start).
+const (
+	DemoClientID     = "this-client-id-is-for-demo-only"
+	DemoClientSecret = "this-secret-id-is-for-demo-only"
+)
+
+// DefaultTokenLifetime is the access token lifetime of the documented scenario (expires_in 3600).
+const DefaultTokenLifetime = time.Hour
+
+// Scopes the reference knows. The scenario's client may be granted both.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+)
+
+// Client is one registered client.
+type Client struct {
+	// ID is the client identifier (RFC 6749 §2.2).
+	ID string
+	// Secret is the client password (§2.3.1). A client without one cannot use the client
+	// credentials grant, which is for confidential clients only (§4.4).
+	Secret string
+	// Scopes lists the scopes the client may be granted.
+	Scopes []string
+	// DefaultScopes is what the client gets when it asks for no scope (§3.3). Empty means a
+	// request without scope fails with invalid_scope.
+	DefaultScopes []string
+	// NoClientCredentials marks a client registered without the client credentials grant: it
+	// authenticates, but gets unauthorized_client (§5.2).
+	NoClientCredentials bool
+	// TokenLifetime overrides Config.TokenLifetime for this client's tokens. Zero means the
+	// provider's default.
+	TokenLifetime time.Duration
+}
+
+// Config configures a Provider. Its zero value is not usable: Clients needs at least one entry.
+// DefaultConfig gives the documented scenario's configuration.
+type Config struct {
+	// Clients are the registered clients.
+	Clients []Client
+	// TokenLifetime is how long an access token is valid. Zero means DefaultTokenLifetime.
+	TokenLifetime time.Duration
+	// Realm names the protection space in WWW-Authenticate challenges. Empty means "ccconform".
+	Realm string
+	// TokenKey is the HMAC-SHA256 key that signs access tokens; it must be at least 32 bytes.
+	// Replicas that share a key accept each other's tokens. Nil means a fresh random key, so
+	// tokens die with the process.
+	TokenKey []byte
+	// Logger receives one line per request (method, path, status, duration) and start-up
+	// notes. It never receives headers, bodies, query strings, secrets or tokens. Nil means
+	// no logging.
+	Logger *slog.Logger
+}
+
+// DefaultConfig is the documented scenario: one client with the given credentials that may be
+// granted read and write, and gets read when it asks for nothing.
+func DefaultConfig(clientID, clientSecret string) Config {
+	return Config{
+		Clients: []Client{{
+			ID:            clientID,
+			Secret:        clientSecret,
+			Scopes:        []string{ScopeRead, ScopeWrite},
+			DefaultScopes: []string{ScopeRead},
+		}},
+	}
+}
+
+func (c *Config) validate() error {
+	if len(c.Clients) == 0 {
+		return errors.New("provider: no client is configured")
+	}
+	seen := map[string]bool{}
+	for _, cl := range c.Clients {
+		if cl.ID == "" {
+			return errors.New("provider: a client has an empty id")
+		}
+		if seen[cl.ID] {
+			return fmt.Errorf("provider: client id %q is registered twice", cl.ID)
+		}
+		seen[cl.ID] = true
+		for _, s := range append(append([]string{}, cl.Scopes...), cl.DefaultScopes...) {
+			if !validScopeToken(s) {
+				return fmt.Errorf("provider: client %q has a malformed scope %q", cl.ID, s)
+			}
+		}
+	}
+	if c.TokenKey != nil && len(c.TokenKey) < 32 {
+		return errors.New("provider: the token key must be at least 32 bytes")
+	}
+	if c.TokenLifetime < 0 {
+		return errors.New("provider: the token lifetime is negative")
+	}
+	return nil
+}

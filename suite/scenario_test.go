@@ -215,4 +215,3 @@ func uniqueValue() string {
 	_, _ = rand.Read(b)
 	return "ccconform-" + hex.EncodeToString(b)
 }
-

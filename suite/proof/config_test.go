@@ -1,0 +1,88 @@
+package proof
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+// A bad configuration or an unreachable provider fails before any spec runs, quickly, with one
+// sentence that says what is wrong.
+func TestBadConfigurationFailsFast(t *testing.T) {
+	closed := closedPort(t)
+	cases := []struct {
+		name, want string
+		args       []string
+	}{
+		{"a URL without a scheme", `--provider-url "localhost:8080" is not an absolute http:// or https:// URL`, []string{"-provider-url=localhost:8080"}},
+		{"a URL with a fragment", "has a fragment", []string{"-provider-url=http://localhost:8080/#x"}},
+		{"a path without a slash", `--token-path "token" must start with /`, []string{"-provider-url=http://" + closed, "-token-path=token"}},
+		{"a zero timeout", "--request-timeout must be positive", []string{"-provider-url=http://" + closed, "-request-timeout=0s"}},
+		{"nothing listens", "cannot reach the provider at http://" + closed + ": the connection was refused", []string{"-provider-url=http://" + closed}},
+		{"an unknown host", "was not found", []string{"-provider-url=http://no-such-host.invalid"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			run := runSuite(t, 30*time.Second, c.args...)
+			if run.exitCode == 0 {
+				t.Fatalf("the suite passed:\n%s", run.output)
+			}
+			if !strings.Contains(run.output, c.want) {
+				t.Errorf("the output does not say %q:\n%s", c.want, run.output)
+			}
+			if n := run.count(types.SpecStatePassed) + run.count(types.SpecStateFailed); n != 0 {
+				t.Errorf("%d specs ran", n)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("took %s to fail", d)
+			}
+		})
+	}
+}
+
+// Every spec carries a requirement ID and one level label; the suite refuses to run one that
+// does not, and a dry run shows they all do.
+func TestEverySpecIsLabelled(t *testing.T) {
+	run := runSuite(t, 60*time.Second, "-ginkgo.dry-run")
+	if run.exitCode != 0 {
+		t.Fatalf("the dry run failed:\n%s", run.output)
+	}
+	n := 0
+	for _, s := range run.specs {
+		if s.LeafNodeType != types.NodeTypeIt {
+			continue
+		}
+		n++
+		var ids, levels int
+		for _, l := range s.Labels() {
+			if strings.HasPrefix(l, "C-") || strings.HasPrefix(l, "S2S-") {
+				ids++
+			}
+			if strings.HasPrefix(l, "level:") {
+				levels++
+			}
+		}
+		if ids == 0 || levels != 1 {
+			t.Errorf("%s: labels %v lack a requirement ID or one level", s.FullText(), s.Labels())
+		}
+	}
+	if n == 0 {
+		t.Fatal("the dry run listed no spec")
+	}
+}
+
+// closedPort returns a loopback address where nothing listens.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}

@@ -1,0 +1,423 @@
+package proof
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/ccconform/ccconform/reference/provider"
+	"github.com/ccconform/ccconform/suite/internal/httpauth"
+)
+
+// fault is a provider that breaks one rule: the reference behind a middleware.
+type fault struct {
+	name string
+	// breaks is the requirement ID the fault violates: a spec carrying it must report it.
+	breaks string
+	// also lists requirement IDs the fault cannot help breaking too (a read that fails breaks
+	// both reads of the scenario). Failures must name breaks or one of these; any other
+	// failure is the suite crying wolf.
+	also []string
+	// soft marks a rule graded as a warning: the run passes with a warning carrying breaks,
+	// and fails with --strict.
+	soft bool
+	wrap func(http.Handler) http.Handler
+	// args are extra suite flags.
+	args []string
+}
+
+// control is a provider that differs from the reference in a way the RFCs allow: the suite
+// must pass it, strict included, without a warning.
+type control struct {
+	name string
+	wrap func(http.Handler) http.Handler
+}
+
+// response is a captured response that a fault may change before it is sent.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r *response) object() map[string]any {
+	m := map[string]any{}
+	_ = json.Unmarshal(r.body, &m)
+	return m
+}
+
+func (r *response) setObject(m map[string]any) {
+	r.body, _ = json.Marshal(m)
+}
+
+// editResponses lets edit change the responses to matching requests.
+func editResponses(match func(*http.Request) bool, edit func(*http.Request, *response)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !match(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			res := &response{status: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}
+			edit(r, res)
+			for k, v := range res.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(res.status)
+			_, _ = w.Write(res.body)
+		})
+	}
+}
+
+// editRequests lets edit change matching requests before the reference sees them.
+func editRequests(match func(*http.Request) bool, edit func(*http.Request)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if match(r) {
+				edit(r)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// answer replaces the reference's answer to matching requests.
+func answer(match func(*http.Request) bool, status int, contentType, body string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !match(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if contentType != "" {
+				w.Header().Set("Content-Type", contentType)
+			}
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(body))
+		})
+	}
+}
+
+func at(method, path string) func(*http.Request) bool {
+	return func(r *http.Request) bool { return r.Method == method && r.URL.Path == path }
+}
+
+func onPaths(paths ...string) func(*http.Request) bool {
+	return func(r *http.Request) bool { return slices.Contains(paths, r.URL.Path) }
+}
+
+func and(preds ...func(*http.Request) bool) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		for _, p := range preds {
+			if !p(r) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func withoutAuthorization(r *http.Request) bool { return r.Header.Get("Authorization") == "" }
+
+func withAuthorizationContaining(s string) func(*http.Request) bool {
+	return func(r *http.Request) bool { return strings.Contains(r.Header.Get("Authorization"), s) }
+}
+
+var (
+	tokenPOST   = at(http.MethodPost, provider.PathToken)
+	readGET     = at(http.MethodGet, provider.PathReadResource)
+	writePOST   = at(http.MethodPost, provider.PathWriteResource)
+	protected   = onPaths(provider.PathReadResource, provider.PathWriteResource, provider.PathScopedResource)
+	goodBasic   = httpauth.BasicAuthorization(provider.DemoClientID, provider.DemoClientSecret)
+	isBadBasic  = func(r *http.Request) bool { return tokenPOST(r) && r.Header.Get("Authorization") != goodBasic }
+	isGoodBasic = func(r *http.Request) bool { return tokenPOST(r) && r.Header.Get("Authorization") == goodBasic }
+)
+
+// Edits of a captured response.
+
+func setStatus(status int) func(*http.Request, *response) {
+	return func(_ *http.Request, r *response) { r.status = status }
+}
+
+func delHeader(name string) func(*http.Request, *response) {
+	return func(_ *http.Request, r *response) { r.header.Del(name) }
+}
+
+func setHeader(name, value string) func(*http.Request, *response) {
+	return func(_ *http.Request, r *response) { r.header.Set(name, value) }
+}
+
+func setMember(name string, value any) func(*http.Request, *response) {
+	return func(_ *http.Request, r *response) {
+		m := r.object()
+		m[name] = value
+		r.setObject(m)
+	}
+}
+
+func delMember(name string) func(*http.Request, *response) {
+	return func(_ *http.Request, r *response) {
+		m := r.object()
+		delete(m, name)
+		r.setObject(m)
+	}
+}
+
+func renameMember(from, to string) func(*http.Request, *response) {
+	return func(_ *http.Request, r *response) {
+		m := r.object()
+		m[to] = m[from]
+		delete(m, from)
+		r.setObject(m)
+	}
+}
+
+func setBody(body string) func(*http.Request, *response) {
+	return func(_ *http.Request, r *response) { r.body = []byte(body) }
+}
+
+func when(status int, edit func(*http.Request, *response)) func(*http.Request, *response) {
+	return func(req *http.Request, r *response) {
+		if r.status == status {
+			edit(req, r)
+		}
+	}
+}
+
+// scenarioFaults break each documented step, at least once per rule the step checks.
+var scenarioFaults = []fault{
+	// Step 1.
+	{name: "/public answers oink", breaks: "S2S-1",
+		wrap: editResponses(at(http.MethodGet, provider.PathPublic), setBody("oink"))},
+	{name: "/public wants a token", breaks: "S2S-1",
+		wrap: answer(at(http.MethodGet, provider.PathPublic), http.StatusUnauthorized, "", "")},
+
+	// Step 2.
+	{name: "a protected read is served without a token", breaks: "C-6749-7-a", also: []string{"S2S-2"},
+		wrap: answer(and(readGET, withoutAuthorization), http.StatusOK, "application/json", `{"resource":null}`)},
+	{name: "a read without a token answers 403", breaks: "S2S-2",
+		wrap: editResponses(and(readGET, withoutAuthorization), setStatus(http.StatusForbidden))},
+	{name: "protected routes send 401 without WWW-Authenticate", breaks: "C-6750-3-a",
+		wrap: editResponses(protected, delHeader("WWW-Authenticate"))},
+	{name: "protected routes challenge with Basic, not Bearer", breaks: "C-6750-3-b",
+		wrap: editResponses(protected, when(http.StatusUnauthorized, setHeader("WWW-Authenticate", `Basic realm="x"`)))},
+	{name: "a read without a token gets a bare Bearer challenge", breaks: "C-6750-3-c", soft: true,
+		wrap: editResponses(and(protected, withoutAuthorization), setHeader("WWW-Authenticate", "Bearer"))},
+	{name: "a read without a token gets an error code", breaks: "C-6750-3.1-e", soft: true,
+		wrap: editResponses(and(protected, withoutAuthorization), setHeader("WWW-Authenticate", `Bearer realm="x", error="invalid_token"`))},
+
+	// Step 3.
+	{name: "the token endpoint lets a wrong secret through", breaks: "C-6749-4.4.2-c",
+		wrap: editRequests(isBadBasic, func(r *http.Request) { r.Header.Set("Authorization", goodBasic) })},
+	{name: "invalid_client answered with 500", breaks: "C-6749-4.4.2-c",
+		wrap: editResponses(isBadBasic, setStatus(http.StatusInternalServerError))},
+	{name: "invalid_client answered with an empty body", breaks: "C-6749-5.2-d",
+		wrap: editResponses(isBadBasic, setBody(""))},
+	{name: "invalid_client sent as text/plain", breaks: "C-6749-5.2-g",
+		wrap: editResponses(isBadBasic, setHeader("Content-Type", "text/plain"))},
+	{name: "invalid_client has another error code", breaks: "C-6749-5.2-d",
+		wrap: editResponses(isBadBasic, setMember("error", "unauthorized_client"))},
+	{name: "invalid_client with 401 and no WWW-Authenticate", breaks: "C-6749-5.2-b",
+		wrap: editResponses(isBadBasic, delHeader("WWW-Authenticate"))},
+	{name: "invalid_client with 400 instead of 401", breaks: "C-6749-5.2-b", soft: true,
+		wrap: editResponses(isBadBasic, setStatus(http.StatusBadRequest))},
+	{name: "invalid_client without error_description", breaks: "S2S-3", soft: true,
+		wrap: editResponses(isBadBasic, delMember("error_description"))},
+
+	// Step 4.
+	{name: "token response status 201", breaks: "C-6749-5.1-a",
+		wrap: editResponses(isGoodBasic, setStatus(http.StatusCreated))},
+	{name: "token response sent as text/plain", breaks: "C-6749-5.1-f",
+		wrap: editResponses(isGoodBasic, setHeader("Content-Type", "text/plain"))},
+	{name: "token response is not JSON", breaks: "C-6749-5.1-f",
+		wrap: editResponses(isGoodBasic, setBody("access_token=abc&token_type=Bearer"))},
+	{name: "access_token is empty", breaks: "C-6749-5.1-b",
+		wrap: editResponses(isGoodBasic, setMember("access_token", ""))},
+	{name: "access_token is missing", breaks: "C-6749-5.1-b",
+		wrap: editResponses(isGoodBasic, delMember("access_token"))},
+	{name: "token_type is missing", breaks: "C-6749-5.1-c",
+		wrap: editResponses(isGoodBasic, delMember("token_type"))},
+	{name: "token_type is not Bearer", breaks: "S2S-4",
+		wrap: editResponses(isGoodBasic, setMember("token_type", "mac"))},
+	{name: "expires_in is missing", breaks: "S2S-4",
+		wrap: editResponses(isGoodBasic, delMember("expires_in"))},
+	{name: "expires_in is the string \"3600\"", breaks: "C-6749-5.1-e",
+		wrap: editResponses(isGoodBasic, setMember("expires_in", "3600"))},
+	{name: "expires_in is fractional", breaks: "C-6749-5.1-e",
+		wrap: editResponses(isGoodBasic, setMember("expires_in", 3599.5))},
+	{name: "expires_in is not the pinned 3600", breaks: "S2S-4",
+		wrap: editResponses(isGoodBasic, setMember("expires_in", 7200))},
+	{name: "scope is a JSON array", breaks: "C-6749-3.3-a",
+		wrap: editResponses(isGoodBasic, setMember("scope", []string{"read"}))},
+	{name: "scope is widened to read write", breaks: "S2S-4",
+		wrap: editResponses(isGoodBasic, setMember("scope", "read write"))},
+	{name: "token response without Cache-Control", breaks: "C-6749-5.1-g",
+		wrap: editResponses(isGoodBasic, delHeader("Cache-Control"))},
+	{name: "token response with Cache-Control: no-cache, private", breaks: "C-6749-5.1-g",
+		wrap: editResponses(isGoodBasic, setHeader("Cache-Control", "no-cache, private"))},
+	{name: "token response without Pragma", breaks: "C-6749-5.1-h", soft: true,
+		wrap: editResponses(isGoodBasic, delHeader("Pragma"))},
+	{name: "token response with a refresh_token", breaks: "C-6749-4.4.3-b", soft: true,
+		wrap: editResponses(isGoodBasic, setMember("refresh_token", "r3fr3sh"))},
+	{name: "the token endpoint fails for good credentials", breaks: "C-6749-5.1-a",
+		wrap: editResponses(isGoodBasic, func(_ *http.Request, r *response) {
+			r.status, r.body = http.StatusInternalServerError, []byte(`{"error":"server_error"}`)
+		})},
+
+	// Step 5.
+	{name: "an authenticated read is refused", breaks: "C-6750-2.1-a", also: []string{"S2S-8"},
+		wrap: answer(and(readGET, withAuthorizationContaining(".")), http.StatusUnauthorized, "", "")},
+	{name: "a read answers without the resource member", breaks: "S2S-5", also: []string{"S2S-8"},
+		wrap: editResponses(readGET, when(http.StatusOK, renameMember("resource", "data")))},
+	{name: "a read answers text/html", breaks: "S2S-5", also: []string{"S2S-8"},
+		wrap: editResponses(readGET, when(http.StatusOK, setHeader("Content-Type", "text/html")))},
+
+	// Step 6.
+	{name: "a made-up token may write", breaks: "C-6749-7-a",
+		wrap: answer(and(writePOST, withAuthorizationContaining("random-token-foo")), http.StatusOK, "application/json", `{"message":"resource created"}`)},
+	{name: "a made-up token gets 403", breaks: "C-6750-3.1-c", soft: true,
+		wrap: editResponses(and(writePOST, withAuthorizationContaining("random-token-foo")), setStatus(http.StatusForbidden))},
+	{name: "a made-up token's challenge has no error", breaks: "C-6750-3-f", soft: true,
+		wrap: editResponses(and(writePOST, withAuthorizationContaining("random-token-foo")), setHeader("WWW-Authenticate", `Bearer realm="x"`))},
+	{name: "a made-up token's refusal has no JSON error", breaks: "S2S-6", soft: true,
+		wrap: editResponses(and(writePOST, withAuthorizationContaining("random-token-foo")), func(_ *http.Request, r *response) {
+			r.body = nil
+			r.header.Del("Content-Type")
+		})},
+
+	// Step 7.
+	{name: "an authenticated write answers 201", breaks: "S2S-7",
+		wrap: editResponses(writePOST, when(http.StatusOK, setStatus(http.StatusCreated)))},
+	{name: "an authenticated write says something else", breaks: "S2S-7",
+		wrap: editResponses(writePOST, when(http.StatusOK, setMember("message", "ok")))},
+	{name: "an authenticated write is refused", breaks: "S2S-7",
+		wrap: answer(and(writePOST, withAuthorizationContaining(".")), http.StatusForbidden, "", "")},
+
+	// Step 8.
+	{name: "a write is acknowledged but not kept", breaks: "S2S-8",
+		wrap: answer(and(writePOST, withAuthorizationContaining(".")), http.StatusOK, "application/json", `{"message":"resource created"}`)},
+	{name: "a read returns a stale value", breaks: "S2S-8",
+		wrap: editResponses(readGET, when(http.StatusOK, setMember("resource", "foo-bar-moo")))},
+}
+
+// controls differ from the reference only in ways the RFCs allow.
+var controls = []control{
+	{name: "the reference as it is"},
+	{name: "token_type in lower case", wrap: editResponses(isGoodBasic, setMember("token_type", "bearer"))},
+	{name: "JSON with a charset parameter", wrap: editResponses(func(*http.Request) bool { return true },
+		func(_ *http.Request, r *response) {
+			if strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+				r.header.Set("Content-Type", "application/json; charset=utf-8")
+			}
+		})},
+	{name: "more cache directives around no-store", wrap: editResponses(tokenPOST, setHeader("Cache-Control", "private, NO-STORE, max-age=0"))},
+	{name: "an extension member in the token response", wrap: editResponses(isGoodBasic, setMember("ext_info", map[string]any{"a": 1}))},
+	{name: "a lower-case basic challenge", wrap: editResponses(isBadBasic, setHeader("WWW-Authenticate", `basic realm="x"`))},
+	{name: "challenges split over two fields", wrap: editResponses(and(protected, withoutAuthorization), func(_ *http.Request, r *response) {
+		r.header["Www-Authenticate"] = []string{`Newauth realm="apps", type=1`, `Bearer realm="x"`}
+	})},
+}
+
+// faultArgs are the suite flags of every proof run: the reference pins expires_in 3600.
+var faultArgs = []string{"-expires-in=3600", "-request-timeout=5s"}
+
+const runTimeout = 60 * time.Second
+
+func TestFaultsAreCaught(t *testing.T) {
+	for _, f := range scenarioFaults {
+		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
+			checkFault(t, f)
+		})
+	}
+}
+
+func TestControlsPassStrict(t *testing.T) {
+	for _, c := range controls {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			url := startReference(t, c.wrap)
+			run := runSuite(t, runTimeout, append([]string{"-provider-url=" + url, "-strict"}, faultArgs...)...)
+			if run.exitCode != 0 {
+				t.Fatalf("the suite failed a provider the RFCs allow (exit %d):\n%s", run.exitCode, describeFailures(run))
+			}
+			if w := run.warned(); len(w) > 0 {
+				t.Fatalf("the suite warned about a provider the RFCs allow: %v", w)
+			}
+			if run.count(types.SpecStatePassed) == 0 {
+				t.Fatalf("no spec passed:\n%s", run.output)
+			}
+			recordDetection(detection{fault: "control: " + c.name, rule: "-", outcome: "passed", caughtBy: "-"})
+		})
+	}
+}
+
+// checkFault asserts the three things a fault must show: the run fails (or, for a soft rule,
+// warns and fails under --strict); a spec carrying the broken rule's ID reports it; and nothing
+// outside the rule's family fails.
+func checkFault(t *testing.T, f fault) {
+	url := startReference(t, f.wrap)
+	args := append(append([]string{"-provider-url=" + url}, faultArgs...), f.args...)
+	if f.soft {
+		run := runSuite(t, runTimeout, args...)
+		if run.exitCode != 0 {
+			t.Errorf("a rule graded as a warning failed the run without --strict:\n%s", describeFailures(run))
+		}
+		var warnedBy []string
+		for spec, ids := range run.warned() {
+			if slices.Contains(ids, f.breaks) {
+				warnedBy = append(warnedBy, spec)
+			}
+		}
+		if len(warnedBy) == 0 {
+			t.Errorf("no warning carries %s; warnings: %v", f.breaks, run.warned())
+		}
+		args = append(args, "-strict")
+	}
+	run := runSuite(t, runTimeout, args...)
+	if run.exitCode == 0 {
+		recordDetection(detection{fault: f.name, rule: f.breaks, outcome: "MISSED"})
+		t.Fatalf("the suite passed a provider that breaks %s", f.breaks)
+	}
+	family := append([]string{f.breaks}, f.also...)
+	var caughtBy []string
+	for _, s := range run.failed() {
+		msg := s.Failure.Message
+		if hasLabel(s, f.breaks) && strings.Contains(msg, f.breaks) {
+			caughtBy = append(caughtBy, s.LeafNodeText)
+		}
+		if !slices.ContainsFunc(family, func(id string) bool { return strings.Contains(msg, id) }) {
+			t.Errorf("a failure outside the family of %s: %s [%s]\n  %s", f.breaks, s.FullText(), s.LeafNodeType, firstLine(msg))
+		}
+	}
+	outcome := "failed"
+	if f.soft {
+		outcome = "warned"
+	}
+	if len(caughtBy) == 0 {
+		t.Errorf("no failing spec carries %s and names it:\n%s", f.breaks, describeFailures(run))
+	}
+	if t.Failed() {
+		outcome = "MISSED"
+	}
+	recordDetection(detection{fault: f.name, rule: f.breaks, outcome: outcome, caughtBy: strings.Join(caughtBy, "; ")})
+}
+
+func describeFailures(run suiteRun) string {
+	var b strings.Builder
+	for _, s := range run.failed() {
+		b.WriteString("  " + s.FullText() + ": " + firstLine(s.Failure.Message) + "\n")
+	}
+	if b.Len() == 0 {
+		return run.output
+	}
+	return b.String()
+}

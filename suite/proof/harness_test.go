@@ -1,0 +1,209 @@
+// Package proof proves that the suite detects what it claims to: it runs the compiled suite
+// against the reference provider with one fault injected at a time, and against hostile
+// providers, and checks what the suite reports.
+//
+// A fault is a small http.Handler middleware around the reference provider that breaks one rule
+// (drops a header, changes a status, renames a JSON member, lets a bad credential through,
+// forgets a write). The reference itself has no test switches: every fault lives here.
+package proof
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/ccconform/ccconform/reference/provider"
+)
+
+var (
+	suiteBinaryOnce sync.Once
+	suiteBinaryPath string
+	suiteBinaryErr  error
+	workDir         string
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	if workDir, err = os.MkdirTemp("", "ccconform-proof-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	printDetectionTable()
+	os.RemoveAll(workDir)
+	os.Exit(code)
+}
+
+// suiteBinary compiles the suite once per test run.
+func suiteBinary(t *testing.T) string {
+	t.Helper()
+	suiteBinaryOnce.Do(func() {
+		suiteBinaryPath = filepath.Join(workDir, "suite.test")
+		cmd := exec.Command("go", "test", "-c", "-o", suiteBinaryPath, ".")
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			suiteBinaryErr = fmt.Errorf("compiling the suite: %v\n%s", err, out)
+		}
+	})
+	if suiteBinaryErr != nil {
+		t.Fatal(suiteBinaryErr)
+	}
+	return suiteBinaryPath
+}
+
+// startReference starts a fresh reference provider, with the scenario's demo client, behind wrap
+// (nil: no fault), and returns its URL.
+func startReference(t *testing.T, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
+	p, err := provider.New(provider.DefaultConfig(provider.DemoClientID, provider.DemoClientSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// suiteRun is the outcome of one run of the suite.
+type suiteRun struct {
+	exitCode int
+	output   string
+	duration time.Duration
+	specs    []types.SpecReport
+}
+
+// runSuite runs the compiled suite with args (flags of the suite, and -ginkgo.* flags) and reads
+// its JSON report.
+func runSuite(t *testing.T, timeout time.Duration, args ...string) suiteRun {
+	t.Helper()
+	bin := suiteBinary(t)
+	report := filepath.Join(t.TempDir(), "report.json")
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	all := append([]string{"-ginkgo.no-color", "-ginkgo.json-report=" + report}, args...)
+	cmd := exec.CommandContext(ctx, bin, all...)
+	cmd.Dir = t.TempDir()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	run := suiteRun{output: out.String(), duration: time.Since(start)}
+	if ctx.Err() != nil {
+		t.Fatalf("the suite did not finish within %s\n%s", timeout, run.output)
+	}
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		run.exitCode = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running the suite: %v", err)
+	}
+	if data, err := os.ReadFile(report); err == nil {
+		var reports []types.Report
+		if err := json.Unmarshal(data, &reports); err != nil {
+			t.Fatalf("reading the JSON report: %v", err)
+		}
+		for _, r := range reports {
+			run.specs = append(run.specs, r.SpecReports...)
+		}
+	}
+	return run
+}
+
+// failed returns the specs (and suite nodes) that failed.
+func (r suiteRun) failed() []types.SpecReport {
+	var out []types.SpecReport
+	for _, s := range r.specs {
+		if s.State.Is(types.SpecStateFailureStates) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// warned returns the passing specs that recorded a warning, and the IDs of their warnings.
+func (r suiteRun) warned() map[string][]string {
+	out := map[string][]string{}
+	for _, s := range r.specs {
+		for _, e := range s.ReportEntries {
+			if e.Name != "ccconform:warning" {
+				continue
+			}
+			var f struct{ ID string }
+			_ = json.Unmarshal([]byte(e.Value.AsJSON), &f)
+			out[s.FullText()] = append(out[s.FullText()], f.ID)
+		}
+	}
+	return out
+}
+
+func (r suiteRun) count(state types.SpecState) int {
+	n := 0
+	for _, s := range r.specs {
+		if s.LeafNodeType == types.NodeTypeIt && s.State == state {
+			n++
+		}
+	}
+	return n
+}
+
+func hasLabel(s types.SpecReport, label string) bool {
+	for _, l := range s.Labels() {
+		if l == label {
+			return true
+		}
+	}
+	return false
+}
+
+// detection is one row of the table printed at the end of the run.
+type detection struct {
+	fault, rule, outcome, caughtBy string
+}
+
+var (
+	detectionsMu sync.Mutex
+	detections   []detection
+)
+
+func recordDetection(d detection) {
+	detectionsMu.Lock()
+	defer detectionsMu.Unlock()
+	detections = append(detections, d)
+}
+
+func printDetectionTable() {
+	if len(detections) == 0 {
+		return
+	}
+	fmt.Println("\nfault                                                        rule             caught     by")
+	for _, d := range detections {
+		fmt.Printf("%-60s %-16s %-10s %s\n", clip(d.fault, 60), d.rule, d.outcome, d.caughtBy)
+	}
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n-1] + "…"
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}

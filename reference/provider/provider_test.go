@@ -135,7 +135,9 @@ func TestLogsCarryNoSecretOrToken(t *testing.T) {
 	}
 	ok := form(url.Values{"grant_type": {"client_credentials"}, "client_id": {"log-client"}, "client_secret": {"log-secret-value"}})
 	rec := do(ok)
-	var tok struct{ AccessToken string `json:"access_token"` }
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.AccessToken == "" {
 		t.Fatalf("no token: %d %s", rec.Code, rec.Body)
 	}

@@ -13,7 +13,7 @@ GINKGO_FLAGS ?=
 SUITE_FLAGS ?=
 REPORTS ?= reports
 
-.PHONY: test conformance strict reports proof reference consumer vet fmt
+.PHONY: test conformance strict reports proof reference consumer vet fmt coverage
 
 test:
 	go test ./...
@@ -42,3 +42,6 @@ vet:
 
 fmt:
 	gofmt -l -w .
+
+coverage:
+	go tool ginkgo --dry-run --no-color ./suite -- --coverage

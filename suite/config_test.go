@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,96 +11,239 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/ccconform/ccconform/reference/provider"
 )
 
 // envPrefix is the common prefix of the environment variables that give the flags their
-// defaults: --provider-url defaults from CCCONFORM_PROVIDER_URL, and so on. A flag beats its
-// variable.
+// defaults: --provider-url defaults from CCCONFORM_PROVIDER_URL, and so on.
+//
+// Precedence, strongest first: a flag on the command line, its environment variable, the
+// target description file (--target-config), the built-in default.
 const envPrefix = "CCCONFORM_"
 
-// Target describes the provider under test. Every field has a flag and an environment variable;
-// see init.
+// Target describes the provider under test.
 type Target struct {
 	// ProviderURL is the provider's base URL. Empty means the bundled reference provider, which
-	// the suite starts itself on a free loopback port.
-	ProviderURL string
-	// ClientID and ClientSecret are the credentials of a client registered for the client
-	// credentials grant that may be granted the scope "read".
-	ClientID     string
-	ClientSecret string
+	// the suite starts itself, over TLS, on a free loopback port.
+	ProviderURL string `yaml:"provider_url"`
+	// Client is a client registered for the client credentials grant that may be granted the
+	// scope "read".
+	Client Credentials `yaml:"client"`
 	// TokenPath, PublicPath, ReadPath and WritePath are the scenario's routes, relative to
 	// ProviderURL. An empty path skips the specs that need it.
-	TokenPath  string
-	PublicPath string
-	ReadPath   string
-	WritePath  string
+	TokenPath  string `yaml:"token_path"`
+	PublicPath string `yaml:"public_path"`
+	ReadPath   string `yaml:"read_path"`
+	WritePath  string `yaml:"write_path"`
 	// RequestTimeout bounds every request the suite sends.
-	RequestTimeout time.Duration
-	// ExpiresIn is the token lifetime, in seconds, that the target pins (the documented scenario
-	// and the bundled provider pin 3600). Zero accepts any positive lifetime and lets a missing
-	// expires_in pass with a warning, as RFC 6749 §5.1 allows.
-	ExpiresIn int
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// ExpiresIn is the token lifetime, in seconds, that the target pins (the documented
+	// scenario and the bundled provider pin 3600). Zero accepts any positive lifetime and lets a
+	// missing expires_in pass with a warning, as RFC 6749 §5.1 allows.
+	ExpiresIn int `yaml:"expires_in"`
 	// Strict turns warnings (SHOULD-level requirements, and MUST-level ones the checklist grades
 	// leniently) into failures.
-	Strict bool
+	Strict bool `yaml:"strict"`
+	// CAFile is a PEM file of certificate authorities to trust besides the system's.
+	CAFile string `yaml:"ca_file"`
+	// Clients are the optional fixture clients; a spec that needs one that is not declared is
+	// skipped with the reason.
+	Clients Fixtures `yaml:"clients"`
+	// Scopes says which scopes the default client may be granted, and names one it may not.
+	Scopes Scopes `yaml:"scopes"`
+	// Resources are the protected resources and the scope each requires.
+	Resources []Resource `yaml:"resources"`
+	// MaxExpiryWait bounds how long the expiry check waits for a short-lived token to expire.
+	MaxExpiryWait time.Duration `yaml:"max_expiry_wait"`
 }
 
-// target is the configuration of this run: flags and environment first, then, in
-// SynchronizedBeforeSuite, the bundled provider's URL when no provider URL was given.
+// Credentials are a client's id and secret.
+type Credentials struct {
+	ID     string `yaml:"id"`
+	Secret string `yaml:"secret"`
+}
+
+// Fixtures are the clients that some rules need besides the default one.
+type Fixtures struct {
+	// SpecialCharacters has an id and a secret containing space, +, %, /, =, &, : and a
+	// non-ASCII letter, which HTTP Basic must form-urlencode (RFC 6749 §2.3.1).
+	SpecialCharacters *Credentials `yaml:"special_characters"`
+	// WithoutClientCredentials is registered without the client credentials grant.
+	WithoutClientCredentials *Credentials `yaml:"without_client_credentials"`
+	// ShortLived gets tokens that expire within MaxExpiryWait.
+	ShortLived *Credentials `yaml:"short_lived"`
+	// Public is a public client (no secret; only its id is used).
+	Public *Credentials `yaml:"public"`
+	// BruteForce is a throwaway client that the brute-force check hammers with wrong secrets.
+	// Never declare a client that matters.
+	BruteForce *Credentials `yaml:"brute_force"`
+}
+
+// Scopes are the default client's scopes.
+type Scopes struct {
+	// Allowed are scopes the default client may be granted. Default: read.
+	Allowed []string `yaml:"allowed"`
+	// Forbidden is a well-formed scope the default client may not be granted.
+	Forbidden string `yaml:"forbidden"`
+}
+
+// Resource is a protected resource.
+type Resource struct {
+	Path   string `yaml:"path"`
+	Method string `yaml:"method"`
+	// Scope is the scope a token needs for it; empty means any valid token.
+	Scope string `yaml:"scope"`
+}
+
+// target is the configuration of this run.
 var target Target
 
-// expiresInSet records whether --expires-in was given, so that bundled mode can pin 3600
-// without overriding an explicit choice.
-var expiresInSet bool
+// configFile is --target-config; configErr is what configure found wrong.
+var (
+	configFile string
+	configErr  error
+	fromEnv    = map[string]bool{}
+)
 
 func init() {
+	flag.StringVar(&configFile, "target-config", env("TARGET_CONFIG", ""),
+		"target description file (YAML or JSON): endpoints, clients and fixtures; flags override it")
 	flag.StringVar(&target.ProviderURL, "provider-url", env("PROVIDER_URL", ""),
 		"base URL of the provider under test; empty starts the bundled reference provider")
-	flag.StringVar(&target.ClientID, "client-id", env("CLIENT_ID", provider.DemoClientID),
+	flag.StringVar(&target.Client.ID, "client-id", env("CLIENT_ID", provider.DemoClientID),
 		"client id of a client registered for the client credentials grant")
-	flag.StringVar(&target.ClientSecret, "client-secret", env("CLIENT_SECRET", provider.DemoClientSecret),
+	flag.StringVar(&target.Client.Secret, "client-secret", env("CLIENT_SECRET", provider.DemoClientSecret),
 		"that client's secret")
-	flag.StringVar(&target.TokenPath, "token-path", env("TOKEN_PATH", "/token"), "token endpoint path; empty skips the specs that need it")
-	flag.StringVar(&target.PublicPath, "public-path", env("PUBLIC_PATH", "/public"), "public route path; empty skips its spec")
-	flag.StringVar(&target.ReadPath, "read-path", env("READ_PATH", "/read-resource"), "protected read route path; empty skips the specs that need it")
-	flag.StringVar(&target.WritePath, "write-path", env("WRITE_PATH", "/write-resource"), "protected write route path; empty skips the specs that need it")
+	flag.StringVar(&target.TokenPath, "token-path", env("TOKEN_PATH", provider.PathToken), "token endpoint path; empty skips the specs that need it")
+	flag.StringVar(&target.PublicPath, "public-path", env("PUBLIC_PATH", provider.PathPublic), "public route path; empty skips its spec")
+	flag.StringVar(&target.ReadPath, "read-path", env("READ_PATH", provider.PathReadResource), "protected read route path; empty skips the specs that need it")
+	flag.StringVar(&target.WritePath, "write-path", env("WRITE_PATH", provider.PathWriteResource), "protected write route path; empty skips the specs that need it")
 	flag.DurationVar(&target.RequestTimeout, "request-timeout", envDuration("REQUEST_TIMEOUT", 5*time.Second), "timeout of each request")
-	flag.Func("expires-in", "token lifetime in seconds the target pins (bundled: 3600); 0 accepts any positive lifetime", func(s string) error {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return errors.New("not a whole number of seconds")
-		}
-		target.ExpiresIn, expiresInSet = n, true
-		return nil
-	})
-	if v, ok := os.LookupEnv(envPrefix + "EXPIRES_IN"); ok {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			target.ExpiresIn, expiresInSet = n, true
-		}
-	}
+	flag.IntVar(&target.ExpiresIn, "expires-in", envInt("EXPIRES_IN", 0),
+		"token lifetime in seconds the target pins (bundled: 3600); 0 accepts any positive lifetime")
 	flag.BoolVar(&target.Strict, "strict", envBool("STRICT"), "fail on warnings (SHOULD-level requirements) too")
+	flag.StringVar(&target.CAFile, "ca-file", env("CA_FILE", ""), "PEM file of certificate authorities to trust besides the system's")
 }
 
-// env returns the variable's value when it is set (even to the empty string, which is how a path
-// is switched off), and def otherwise.
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(envPrefix + name); ok {
+		fromEnv[name] = true
 		return v
 	}
 	return def
 }
 
 func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(envPrefix + name)); err == nil {
+	if d, err := time.ParseDuration(env(name, "")); err == nil {
 		return d
 	}
 	return def
 }
 
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(env(name, "")); err == nil {
+		return n
+	}
+	return def
+}
+
 func envBool(name string) bool {
-	b, _ := strconv.ParseBool(os.Getenv(envPrefix + name))
+	b, _ := strconv.ParseBool(env(name, ""))
 	return b
+}
+
+// flagEnvNames maps each flag that the description file can also set to its variable name.
+var flagEnvNames = map[string]string{
+	"provider-url": "PROVIDER_URL", "client-id": "CLIENT_ID", "client-secret": "CLIENT_SECRET",
+	"token-path": "TOKEN_PATH", "public-path": "PUBLIC_PATH", "read-path": "READ_PATH",
+	"write-path": "WRITE_PATH", "request-timeout": "REQUEST_TIMEOUT", "expires-in": "EXPIRES_IN",
+	"strict": "STRICT", "ca-file": "CA_FILE",
+}
+
+// configure reads the description file, lays the flags and variables that were given over it,
+// and validates the result. It runs on every process before the specs.
+func configure() error {
+	if configFile == "" {
+		return target.validate()
+	}
+	data, err := os.ReadFile(configFile)
+	if err != nil {
+		return fmt.Errorf("cannot read --target-config: %v", err)
+	}
+	var file Target
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&file); err != nil {
+		return fmt.Errorf("--target-config %s is not a valid target description: %v", configFile, err)
+	}
+	given := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	keep := func(name string) bool { return given[name] || fromEnv[flagEnvNames[name]] }
+	mergeString := func(name string, dst *string, v string, set bool) {
+		if set && !keep(name) {
+			*dst = v
+		}
+	}
+	// A member the file leaves out keeps the built-in default; a path member present but empty
+	// switches that route off, as an empty flag does.
+	present := map[string]bool{}
+	var raw map[string]any
+	_ = yaml.Unmarshal(data, &raw)
+	for k := range raw {
+		present[k] = true
+	}
+	mergeString("provider-url", &target.ProviderURL, file.ProviderURL, present["provider_url"])
+	if present["client"] {
+		mergeString("client-id", &target.Client.ID, file.Client.ID, true)
+		mergeString("client-secret", &target.Client.Secret, file.Client.Secret, true)
+	}
+	mergeString("token-path", &target.TokenPath, file.TokenPath, present["token_path"])
+	mergeString("public-path", &target.PublicPath, file.PublicPath, present["public_path"])
+	mergeString("read-path", &target.ReadPath, file.ReadPath, present["read_path"])
+	mergeString("write-path", &target.WritePath, file.WritePath, present["write_path"])
+	mergeString("ca-file", &target.CAFile, file.CAFile, present["ca_file"])
+	if present["request_timeout"] && !keep("request-timeout") {
+		target.RequestTimeout = file.RequestTimeout
+	}
+	if present["expires_in"] && !keep("expires-in") {
+		target.ExpiresIn = file.ExpiresIn
+	}
+	if present["strict"] && !keep("strict") {
+		target.Strict = file.Strict
+	}
+	target.Clients, target.Scopes, target.Resources, target.MaxExpiryWait = file.Clients, file.Scopes, file.Resources, file.MaxExpiryWait
+	return target.validate()
+}
+
+// bundledTarget describes the bundled reference: its fixture clients, scopes and resources, as
+// provider.FixtureConfig registers them.
+func bundledTarget(t Target) Target {
+	c := func(cl provider.Client) *Credentials { return &Credentials{ID: cl.ID, Secret: cl.Secret} }
+	t.Clients = Fixtures{
+		SpecialCharacters:        c(provider.FixtureSpecialCharacters),
+		WithoutClientCredentials: c(provider.FixtureNoClientCredentials),
+		ShortLived:               c(provider.FixtureShortLived),
+		Public:                   c(provider.FixturePublic),
+		BruteForce:               c(provider.FixtureThrowaway),
+	}
+	t.Scopes = Scopes{Allowed: []string{provider.ScopeRead, provider.ScopeWrite}, Forbidden: "admin"}
+	t.Resources = []Resource{
+		{Path: provider.PathReadResource, Method: "GET"},
+		{Path: provider.PathWriteResource, Method: "POST"},
+		{Path: provider.PathScopedResource, Method: "GET", Scope: provider.ScopeWrite},
+	}
+	if !flagOrEnvGiven("expires-in") {
+		t.ExpiresIn = int(provider.DefaultTokenLifetime / time.Second)
+	}
+	return t
+}
+
+func flagOrEnvGiven(name string) bool {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given || fromEnv[flagEnvNames[name]]
 }
 
 // bundled reports whether the suite runs against the reference provider it starts itself.
@@ -113,11 +257,8 @@ func (t Target) validate() error {
 		switch {
 		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 			return fmt.Errorf("--provider-url %q is not an absolute http:// or https:// URL", t.ProviderURL)
-		case u.Fragment != "" || strings.Contains(t.ProviderURL, "#"):
-			// RFC 6749 §3.2: the token endpoint URI must not include a fragment.
-			return fmt.Errorf("--provider-url %q has a fragment, which no endpoint URI may have", t.ProviderURL)
-		case u.RawQuery != "":
-			return fmt.Errorf("--provider-url %q has a query; give the base URL and the paths separately", t.ProviderURL)
+		case u.RawQuery != "" || u.Fragment != "" || strings.Contains(t.ProviderURL, "#"):
+			return fmt.Errorf("--provider-url %q has a query or fragment; give the base URL and the paths separately", t.ProviderURL)
 		}
 	}
 	for name, p := range map[string]string{"--token-path": t.TokenPath, "--public-path": t.PublicPath,
@@ -125,15 +266,23 @@ func (t Target) validate() error {
 		if p != "" && !strings.HasPrefix(p, "/") {
 			return fmt.Errorf("%s %q must start with / (or be empty to skip its specs)", name, p)
 		}
-		if strings.ContainsAny(p, "?#") {
-			return fmt.Errorf("%s %q must be a path, without query or fragment", name, p)
+		if strings.Contains(p, "?") {
+			return fmt.Errorf("%s %q must be a path, without a query", name, p)
 		}
 	}
 	if t.RequestTimeout <= 0 {
 		return fmt.Errorf("--request-timeout must be positive, not %s", t.RequestTimeout)
 	}
-	if t.ClientID == "" || t.ClientSecret == "" {
+	if t.ExpiresIn < 0 {
+		return fmt.Errorf("--expires-in must not be negative")
+	}
+	if t.Client.ID == "" || t.Client.Secret == "" {
 		return errors.New("--client-id and --client-secret must not be empty")
+	}
+	for _, r := range t.Resources {
+		if !strings.HasPrefix(r.Path, "/") || r.Method == "" {
+			return fmt.Errorf("the resource %q in --target-config needs a path starting with / and a method", r.Path)
+		}
 	}
 	return nil
 }
@@ -141,6 +290,22 @@ func (t Target) validate() error {
 // url returns the absolute URL of a path on the target.
 func (t Target) url(path string) string {
 	return strings.TrimRight(t.ProviderURL, "/") + path
+}
+
+// allowedScopes are the scopes the default client may be granted.
+func (t Target) allowedScopes() []string {
+	if len(t.Scopes.Allowed) == 0 {
+		return []string{"read"}
+	}
+	return t.Scopes.Allowed
+}
+
+// maxExpiryWait bounds the expiry check's wait.
+func (t Target) maxExpiryWait() time.Duration {
+	if t.MaxExpiryWait <= 0 {
+		return 5 * time.Second
+	}
+	return t.MaxExpiryWait
 }
 
 // specTimeout bounds a spec that sends n requests.

@@ -62,11 +62,12 @@ type exchange struct {
 // the top-level BeforeEach resets it.
 var exchanges []*exchange
 
-// httpClient is replaced once the flags are parsed (see SynchronizedBeforeSuite).
-var httpClient = newHTTPClient(5 * time.Second)
+// httpClient is set up in SynchronizedBeforeSuite, once the configuration is known.
+var httpClient *http.Client
 
-func newHTTPClient(timeout time.Duration) *http.Client {
+func newHTTPClient(timeout time.Duration, roots *x509.CertPool) *http.Client {
 	tr := &http.Transport{
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: timeout}).DialContext,
 		TLSHandshakeTimeout:   timeout,
@@ -309,9 +310,9 @@ type secretRedactor struct {
 }
 
 var (
-	jsonSecretMember = regexp.MustCompile(`"(access_token|refresh_token|id_token|client_secret)"(\s*:\s*)"((?:[^"\\]|\\.)*)"`)
-	formSecretParam  = regexp.MustCompile(`(^|&)(client_secret|access_token|refresh_token|client_assertion)=[^&]*`)
-	issuedToken      = regexp.MustCompile(`"access_token"\s*:\s*"((?:[^"\\]|\\.)*)"`)
+	jsonSecretMember  = regexp.MustCompile(`"(access_token|refresh_token|id_token|client_secret)"(\s*:\s*)"((?:[^"\\]|\\.)*)"`)
+	formSecretParam   = regexp.MustCompile(`(^|&)(client_secret|access_token|refresh_token|client_assertion)=[^&]*`)
+	accessTokenMember = regexp.MustCompile(`"access_token"\s*:\s*"((?:[^"\\]|\\.)*)"`)
 )
 
 // add registers a secret to be masked wherever it appears.
@@ -323,7 +324,7 @@ func (r *secretRedactor) add(secret string) {
 
 // learn registers the access token a response body carries, if any.
 func (r *secretRedactor) learn(body []byte) {
-	if m := issuedToken.FindSubmatch(body); m != nil {
+	if m := accessTokenMember.FindSubmatch(body); m != nil {
 		r.add(string(m[1]))
 	}
 }

@@ -94,6 +94,10 @@ var _ = AfterEach(func() {
 // The summary closes every run: specs by level, passed, warned, failed and skipped; then the
 // warnings and the skipped specs with their reasons.
 var _ = ReportAfterSuite("ccconform summary", func(r Report) {
+	if listCoverage {
+		fmt.Fprint(os.Stdout, coverage(r))
+		return
+	}
 	fmt.Fprint(os.Stdout, summarize(r))
 })
 
@@ -101,7 +105,7 @@ type levelCounts struct{ passed, warned, failed, skipped int }
 
 func summarize(r Report) string {
 	counts := map[string]*levelCounts{}
-	var warnings, skips []string
+	var warnings, skips, observed []string
 	for _, s := range r.SpecReports {
 		if s.LeafNodeType != types.NodeTypeIt {
 			continue
@@ -117,6 +121,9 @@ func summarize(r Report) string {
 			// not selected (label filter, focus): neither run nor skipped by the suite
 			continue
 		case s.State.Is(types.SpecStatePassed):
+			for _, o := range findings(s, entryInfo) {
+				observed = append(observed, fmt.Sprintf("  %s  %s", o.ID, o.Message))
+			}
 			ws := findings(s, entryWarning)
 			if len(ws) == 0 {
 				c.passed++
@@ -149,6 +156,9 @@ func summarize(r Report) string {
 	}
 	if len(warnings) > 0 {
 		fmt.Fprintf(&b, "Warnings (%d; each fails the run under --strict):\n%s\n", len(warnings), strings.Join(warnings, "\n"))
+	}
+	if len(observed) > 0 {
+		fmt.Fprintf(&b, "Observed (optional behaviour, MAY):\n%s\n", strings.Join(observed, "\n"))
 	}
 	if len(skips) > 0 {
 		fmt.Fprintf(&b, "Skipped (%d):\n%s\n", len(skips), strings.Join(skips, "\n"))

@@ -6,20 +6,24 @@
 //	go tool ginkgo ./suite -- --provider-url=http://localhost:8080    # any provider
 //
 // Files are named after what they check: scenario_test.go plays the documented
-// server-to-server scenario; the rfc*_test.go files hold the rules of one RFC section each.
-// config_test.go holds the flags, http_test.go the HTTP client and its redacted transcripts,
-// oauth_test.go the OAuth matchers, levels_test.go the MUST/SHOULD/MAY grading and the summary,
+// server-to-server scenario; each rfc*_test.go file holds the rules of one RFC section.
+// config_test.go holds the flags and the target description, http_test.go the HTTP client and
+// its redacted transcripts, oauth_test.go the OAuth matchers, token_test.go the token endpoint
+// and resource helpers, levels_test.go the MUST/SHOULD/MAY grading and the summary,
 // requirements_test.go the requirement IDs that label every spec.
 package suite
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -28,59 +32,92 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	configErr = configure()
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "OAuth 2.0 client credentials conformance")
+}
+
+// runTarget is what process 1 hands every process: where the provider is, and the certificate
+// authority of the bundled provider, which serves TLS.
+type runTarget struct {
+	URL   string `json:"url"`
+	CAPEM []byte `json:"ca_pem,omitempty"`
 }
 
 // Process 1 checks the configuration, starts the bundled provider when no URL was given, and
 // checks that the provider answers; every process then gets its URL. A bad configuration or an
 // unreachable provider fails here, before any spec runs, in one sentence.
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
-	if err := target.validate(); err != nil {
+	if configErr != nil {
+		Fail("ccconform: bad configuration: " + configErr.Error())
+	}
+	rt := runTarget{URL: target.ProviderURL}
+	if target.bundled() {
+		rt = startBundledProvider()
+	}
+	if err := setUpHTTPClient(rt.CAPEM); err != nil {
 		Fail("ccconform: bad configuration: " + err.Error())
 	}
-	url := target.ProviderURL
+	if err := checkReachable(ctx, rt.URL); err != nil {
+		Fail(fmt.Sprintf("ccconform: cannot reach the provider at %s: %v", rt.URL, err))
+	}
+	data, _ := json.Marshal(rt)
+	return data
+}, func(data []byte) {
+	var rt runTarget
+	Expect(json.Unmarshal(data, &rt)).To(Succeed())
 	if target.bundled() {
-		var err error
-		if url, err = startBundledProvider(); err != nil {
-			Fail("ccconform: the bundled reference provider did not start: " + err.Error())
+		target = bundledTarget(target)
+	}
+	target.ProviderURL = rt.URL
+	Expect(setUpHTTPClient(rt.CAPEM)).To(Succeed())
+	redactor.add(target.Client.Secret)
+	for _, c := range []*Credentials{target.Clients.SpecialCharacters, target.Clients.WithoutClientCredentials,
+		target.Clients.ShortLived, target.Clients.BruteForce} {
+		if c != nil {
+			redactor.add(c.Secret)
 		}
 	}
-	if err := checkReachable(ctx, url); err != nil {
-		Fail(fmt.Sprintf("ccconform: cannot reach the provider at %s: %v", url, err))
-	}
-	return []byte(url)
-}, func(url []byte) {
-	if target.bundled() && !expiresInSet {
-		target.ExpiresIn = int(provider.DefaultTokenLifetime / time.Second)
-	}
-	target.ProviderURL = string(url)
-	httpClient = newHTTPClient(target.RequestTimeout)
-	redactor.add(target.ClientSecret)
 })
 
-// startBundledProvider runs the reference provider on a free loopback port until the suite ends
-// (the cleanup runs on process 1 after every process is done).
-func startBundledProvider() (string, error) {
-	p, err := provider.New(provider.DefaultConfig(target.ClientID, target.ClientSecret))
+// startBundledProvider runs the reference provider, with its fixture clients, over TLS on a
+// free loopback port until the suite ends (the cleanup runs on process 1 after every process
+// is done).
+func startBundledProvider() runTarget {
+	p, err := provider.New(provider.FixtureConfig(target.Client.ID, target.Client.Secret))
 	if err != nil {
-		return "", err
+		Fail("ccconform: the bundled reference provider did not start: " + err.Error())
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	h := p.Handler()
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config = provider.NewHTTPServer(h)
+	srv.StartTLS()
+	DeferCleanup(srv.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return runTarget{URL: srv.URL, CAPEM: ca}
+}
+
+// setUpHTTPClient makes the suite's client trust the system's authorities, --ca-file's and the
+// bundled provider's.
+func setUpHTTPClient(bundledCA []byte) error {
+	pool, err := x509.SystemCertPool()
 	if err != nil {
-		return "", err
+		pool = x509.NewCertPool()
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, l, 5*time.Second) }()
-	DeferCleanup(func() error {
-		stop()
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
+	if target.CAFile != "" {
+		pemData, err := os.ReadFile(target.CAFile)
+		if err != nil {
+			return fmt.Errorf("cannot read --ca-file: %v", err)
 		}
-		return nil
-	})
-	return "http://" + l.Addr().String(), nil
+		if !pool.AppendCertsFromPEM(pemData) {
+			return fmt.Errorf("--ca-file %s holds no PEM certificate", target.CAFile)
+		}
+	}
+	if bundledCA != nil {
+		pool.AppendCertsFromPEM(bundledCA)
+	}
+	httpClient = newHTTPClient(target.RequestTimeout, pool)
+	return nil
 }
 
 // checkReachable sends one GET to the base URL: any HTTP answer, even a 404, means the provider
@@ -92,7 +129,7 @@ func checkReachable(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	res, err := newHTTPClient(target.RequestTimeout).Do(req)
+	res, err := httpClient.Do(req)
 	if err != nil {
 		return errors.New(describeTransportError(err))
 	}

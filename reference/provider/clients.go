@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"net/http"
 
 	"github.com/go-oauth2/oauth2/v4"
 	oauth2errors "github.com/go-oauth2/oauth2/v4/errors"
@@ -42,14 +43,15 @@ func (c *registeredClient) mayUse(scope string) bool {
 // a plain error, which the library turns into a 500 server_error; this one answers
 // invalid_client, as RFC 6749 §5.2 requires.
 type clientStore struct {
-	byID map[string]*registeredClient
+	byID     map[string]*registeredClient
+	failures *failureLimiter
 	// decoy is verified against when the id is unknown, so that an unknown id and a wrong
 	// secret take the same time.
 	decoy *registeredClient
 }
 
-func newClientStore(clients []Client) *clientStore {
-	s := &clientStore{byID: map[string]*registeredClient{}}
+func newClientStore(clients []Client, failures *failureLimiter) *clientStore {
+	s := &clientStore{byID: map[string]*registeredClient{}, failures: failures}
 	for _, c := range clients {
 		s.byID[c.ID] = &registeredClient{Client: c, secretDigest: sha256.Sum256([]byte(c.Secret))}
 	}
@@ -65,15 +67,21 @@ func (s *clientStore) GetByID(_ context.Context, id string) (oauth2.ClientInfo, 
 	return nil, oauth2errors.ErrInvalidClient
 }
 
-// authenticate returns the client whose id and secret these are, or nil.
-func (s *clientStore) authenticate(id, secret string) *registeredClient {
+// authenticate returns the client whose id and secret these are. It fails with invalid_client,
+// or, for a client locked out by too many failures, with 429 and Retry-After.
+func (s *clientStore) authenticate(id, secret string) (*registeredClient, error) {
 	c, ok := s.byID[id]
 	if !ok {
 		s.decoy.VerifyPassword(secret)
-		return nil
+		return nil, oauth2errors.ErrInvalidClient
+	}
+	if left, blocked := s.failures.blocked(id); blocked {
+		return nil, &oauthError{code: oauth2errors.ErrInvalidClient, status: http.StatusTooManyRequests,
+			retryAfter: left, description: "too many failed authentications for this client; retry later"}
 	}
 	if !c.VerifyPassword(secret) {
-		return nil
+		s.failures.fail(id)
+		return nil, oauth2errors.ErrInvalidClient
 	}
-	return c
+	return c, nil
 }

@@ -56,6 +56,10 @@ type Config struct {
 	// Replicas that share a key accept each other's tokens. Nil means a fresh random key, so
 	// tokens die with the process.
 	TokenKey []byte
+	// MaxFailedAuthentications is how many failed authentications of one client within
+	// FailureWindow lock it out until the window ends (RFC 6749 §2.3.1). Zero means 10 in 10 s.
+	MaxFailedAuthentications int
+	FailureWindow            time.Duration
 	// Logger receives one line per request (method, path, status, duration) and start-up
 	// notes. It never receives headers, bodies, query strings, secrets or tokens. Nil means
 	// no logging.
@@ -101,4 +105,34 @@ func (c *Config) validate() error {
 		return errors.New("provider: the token lifetime is negative")
 	}
 	return nil
+}
+
+// Fixture clients: what the conformance suite needs beyond the scenario's client to test every
+// rule. They are registered only on request (FixtureConfig; the provider command's --fixtures),
+// and their credentials are public, in reference/target.yaml.
+var (
+	// FixtureSpecialCharacters has an id and a secret with every character HTTP Basic must
+	// form-urlencode (RFC 6749 §2.3.1).
+	FixtureSpecialCharacters = Client{ID: "special id +%/=&:é", Secret: "s3cret +%/=&:é",
+		Scopes: []string{ScopeRead}, DefaultScopes: []string{ScopeRead}}
+	// FixtureNoClientCredentials is registered without the client credentials grant.
+	FixtureNoClientCredentials = Client{ID: "conformance-no-client-credentials", Secret: "no-cc-secret",
+		Scopes: []string{ScopeRead}, DefaultScopes: []string{ScopeRead}, NoClientCredentials: true}
+	// FixtureShortLived gets tokens that expire after two seconds.
+	FixtureShortLived = Client{ID: "conformance-short-lived", Secret: "short-lived-secret",
+		Scopes: []string{ScopeRead}, DefaultScopes: []string{ScopeRead}, TokenLifetime: 2 * time.Second}
+	// FixturePublic is a public client: it has no secret, so it may not use the client
+	// credentials grant (RFC 6749 §4.4).
+	FixturePublic = Client{ID: "conformance-public", Scopes: []string{ScopeRead}, DefaultScopes: []string{ScopeRead}}
+	// FixtureThrowaway is the client the brute-force check hammers with wrong secrets.
+	FixtureThrowaway = Client{ID: "conformance-throwaway", Secret: "throwaway-secret",
+		Scopes: []string{ScopeRead}, DefaultScopes: []string{ScopeRead}}
+)
+
+// FixtureConfig is DefaultConfig plus the fixture clients.
+func FixtureConfig(clientID, clientSecret string) Config {
+	cfg := DefaultConfig(clientID, clientSecret)
+	cfg.Clients = append(cfg.Clients, FixtureSpecialCharacters, FixtureNoClientCredentials,
+		FixtureShortLived, FixturePublic, FixtureThrowaway)
+	return cfg
 }

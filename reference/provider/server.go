@@ -39,7 +39,8 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.TokenLifetime == 0 {
 		cfg.TokenLifetime = DefaultTokenLifetime
 	}
-	p := &Provider{cfg: cfg, realm: cfg.Realm, clients: newClientStore(cfg.Clients)}
+	p := &Provider{cfg: cfg, realm: cfg.Realm,
+		clients: newClientStore(cfg.Clients, newFailureLimiter(cfg.MaxFailedAuthentications, cfg.FailureWindow))}
 	if p.realm == "" {
 		p.realm = "ccconform"
 	}

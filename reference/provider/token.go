@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-oauth2/oauth2/v4"
 	oauth2errors "github.com/go-oauth2/oauth2/v4/errors"
@@ -27,6 +29,9 @@ const maxTokenRequestBytes = 8 << 10
 type oauthError struct {
 	code        error // one of go-oauth2's errors.Err* codes
 	description string
+	// status and retryAfter, when set, override the status the code maps to (used for 429).
+	status     int
+	retryAfter time.Duration
 }
 
 func (e *oauthError) Error() string { return e.code.Error() + ": " + e.description }
@@ -153,8 +158,8 @@ func (p *Provider) authenticateClient(r *http.Request) (string, string, error) {
 	default:
 		return "", "", newOAuthError(oauth2errors.ErrInvalidClient, "no client authentication was included")
 	}
-	if p.clients.authenticate(id, secret) == nil {
-		return "", "", oauth2errors.ErrInvalidClient
+	if _, err := p.clients.authenticate(id, secret); err != nil {
+		return "", "", err
 	}
 	return id, secret, nil
 }
@@ -254,7 +259,11 @@ func safeForDescription(s string) string {
 func (p *Provider) internalError(err error) *oauth2errors.Response {
 	var oe *oauthError
 	if errors.As(err, &oe) {
-		return &oauth2errors.Response{Error: oe.code, Description: oe.description}
+		re := &oauth2errors.Response{Error: oe.code, Description: oe.description, StatusCode: oe.status}
+		if oe.retryAfter > 0 {
+			re.SetHeader("Retry-After", strconv.Itoa(int(oe.retryAfter.Round(time.Second)/time.Second)+1))
+		}
+		return re
 	}
 	p.log("token endpoint internal error", "error_type", fmt.Sprintf("%T", err))
 	return &oauth2errors.Response{Error: oauth2errors.ErrServerError}
@@ -267,13 +276,14 @@ func (p *Provider) shapeError(re *oauth2errors.Response) {
 	if re.Description == "" || re.Description == oauth2errors.Descriptions[re.Error] {
 		re.Description = descriptions[re.Error]
 	}
-	switch re.Error {
-	case oauth2errors.ErrInvalidClient:
+	switch {
+	case re.StatusCode == http.StatusTooManyRequests: // a lockout (throttle.go), set by internalError
+	case re.Error == oauth2errors.ErrInvalidClient:
 		re.StatusCode = http.StatusUnauthorized
 		re.SetHeader("WWW-Authenticate", `Basic realm="`+p.realm+`", charset="UTF-8"`)
-	case oauth2errors.ErrServerError:
+	case re.Error == oauth2errors.ErrServerError:
 		re.StatusCode = http.StatusInternalServerError
-	case oauth2errors.ErrTemporarilyUnavailable:
+	case re.Error == oauth2errors.ErrTemporarilyUnavailable:
 		re.StatusCode = http.StatusServiceUnavailable
 	default:
 		re.StatusCode = http.StatusBadRequest

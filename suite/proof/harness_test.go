@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -63,11 +64,12 @@ func suiteBinary(t *testing.T) string {
 	return suiteBinaryPath
 }
 
-// startReference starts a fresh reference provider, with the scenario's demo client, behind wrap
-// (nil: no fault), and returns its URL.
-func startReference(t *testing.T, wrap func(http.Handler) http.Handler) string {
+// startReference starts a fresh reference provider with its fixture clients, over TLS as in
+// bundled mode, behind wrap (nil: no fault). It returns the suite flags that point at it: its
+// URL, its certificate authority, and reference/target.yaml for the fixtures.
+func startReference(t *testing.T, wrap func(http.Handler) http.Handler) []string {
 	t.Helper()
-	p, err := provider.New(provider.DefaultConfig(provider.DemoClientID, provider.DemoClientSecret))
+	p, err := provider.New(provider.FixtureConfig(provider.DemoClientID, provider.DemoClientSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +77,23 @@ func startReference(t *testing.T, wrap func(http.Handler) http.Handler) string {
 	if wrap != nil {
 		h = wrap(h)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return srv.URL
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"-provider-url=" + srv.URL, "-ca-file=" + ca, "-target-config=" + referenceTarget(t)}
+}
+
+// referenceTarget is the absolute path of reference/target.yaml.
+func referenceTarget(t *testing.T) string {
+	path, err := filepath.Abs(filepath.Join("..", "..", "reference", "target.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // suiteRun is the outcome of one run of the suite.

@@ -1,7 +1,7 @@
 // Command provider runs the bundled reference provider: the documented server-to-server
 // scenario's OAuth 2.0 client credentials provider, done right.
 //
-//	go run ./reference/cmd/provider [--addr localhost:8080] [--env-file .env]
+//	go run ./reference/cmd/provider [--addr localhost:8080] [--env-file .env] [--fixtures]
 //
 // The client comes from CLIENT_ID and CLIENT_SECRET, in the environment or in the .env file;
 // with neither, the scenario's public demo credentials are used, and the command says so.
@@ -45,6 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	addr := fs.String("addr", defaultAddr, "address to listen on (host:port; :0 picks a free port); default from PORT")
 	envFile := fs.String("env-file", ".env", "file with CLIENT_ID and CLIENT_SECRET; the environment wins over it")
+	fixtures := fs.Bool("fixtures", false, "also register the conformance suite's fixture clients (public test credentials: see reference/target.yaml)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,6 +67,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("set both CLIENT_ID and CLIENT_SECRET, or neither")
 	}
 	cfg := provider.DefaultConfig(id, secret)
+	if *fixtures {
+		cfg = provider.FixtureConfig(id, secret)
+		logger.Warn("the conformance fixture clients are registered: their credentials are public")
+	}
 	cfg.Logger = logger
 	if k := getenv("TOKEN_KEY"); k != "" {
 		if cfg.TokenKey, err = base64.StdEncoding.DecodeString(k); err != nil {

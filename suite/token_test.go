@@ -1,0 +1,221 @@
+package suite
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/ccconform/ccconform/suite/internal/httpauth"
+)
+
+// Helpers for the specs of the token endpoint (RFC 6749) and the protected resources
+// (RFC 6750). They keep each spec to what its rule is about: the common shape checks of every
+// error response are here, once.
+
+// basic is the Authorization value for HTTP Basic, form-urlencoded as RFC 6749 §2.3.1 says.
+func (c Credentials) basic() string { return httpauth.BasicAuthorization(c.ID, c.Secret) }
+
+// form is a client credentials request body: grant_type=client_credentials, then the pairs,
+// which add parameters or, with an empty value, drop one ("scope", "" leaves scope out).
+func form(pairs ...string) url.Values {
+	v := url.Values{"grant_type": {"client_credentials"}}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			v.Del(pairs[i])
+			continue
+		}
+		v.Set(pairs[i], pairs[i+1])
+	}
+	return v
+}
+
+// needTokenPath skips a spec when the token endpoint is switched off.
+func needTokenPath() {
+	GinkgoHelper()
+	if target.TokenPath == "" {
+		Skip("--token-path is empty, so the token endpoint is not tested")
+	}
+}
+
+// needReadPath skips a spec when the protected read route is switched off.
+func needReadPath() {
+	GinkgoHelper()
+	if target.ReadPath == "" {
+		Skip("--read-path is empty, so there is no protected route to call")
+	}
+}
+
+// postToken sends a token request.
+func postToken(ctx context.Context, note, authorization string, body url.Values) *http.Response {
+	GinkgoHelper()
+	return send(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: note, Form: body, Authorization: authorization})
+}
+
+// issuedToken is an access token response the provider gave.
+type issuedToken struct {
+	AccessToken string
+	TokenType   string
+	// ExpiresIn is the expires_in member, if it was a whole number.
+	ExpiresIn    int64
+	HasExpiresIn bool
+	Scope        string
+	HasScope     bool
+	// Members are all the response's members.
+	Members map[string]any
+}
+
+// issueToken gets a token for the client, asking for scope ("" asks for none). Specs use it to
+// get a token they need; when the provider will not give one, the spec is skipped, since the
+// token endpoint's own specs report why.
+func issueToken(ctx context.Context, c Credentials, scope string) issuedToken {
+	GinkgoHelper()
+	needTokenPath()
+	res, err := trySend(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "get a token",
+		Form: form("scope", scope), Authorization: c.basic()})
+	if err != nil {
+		Skip("no token could be obtained, which this spec needs: " + err.Error())
+	}
+	tok, why := parseTokenResponse(res)
+	if why != "" {
+		Skip("no usable token could be obtained, which this spec needs: " + why + " (the token endpoint's specs report this)")
+	}
+	if !strings.EqualFold(tok.TokenType, "Bearer") {
+		Skip("the provider issues " + tok.TokenType + " tokens, not Bearer tokens, so RFC 6750's checks do not apply")
+	}
+	return tok
+}
+
+// parseTokenResponse reads a successful token response; why says what made it unusable.
+func parseTokenResponse(res *http.Response) (issuedToken, string) {
+	if res.StatusCode != http.StatusOK {
+		return issuedToken{}, "the token request got " + res.Status
+	}
+	obj, err := decodeObject(bodyOf(res))
+	if err != nil {
+		return issuedToken{}, err.Error()
+	}
+	tok := issuedToken{Members: obj.members}
+	tok.AccessToken, _ = obj.members["access_token"].(string)
+	tok.TokenType, _ = obj.members["token_type"].(string)
+	if tok.AccessToken == "" || tok.TokenType == "" {
+		return tok, "the response has no access_token or token_type string"
+	}
+	if n, ok := obj.members["expires_in"].(json.Number); ok {
+		if v, err := n.Int64(); err == nil {
+			tok.ExpiresIn, tok.HasExpiresIn = v, true
+		}
+	}
+	tok.Scope, tok.HasScope = obj.members["scope"].(string)
+	return tok, ""
+}
+
+// bearer is the Authorization value that presents the token.
+func (t issuedToken) bearer() string { return "Bearer " + t.AccessToken }
+
+// errorCharset is the character set of error and error_description: %x20-21 / %x23-5B /
+// %x5D-7E (RFC 6749 §5.2, Appendix A.7 and A.8; RFC 6750 §3 uses the same sets).
+var errorCharset = regexp.MustCompile(`^[\x20-\x21\x23-\x5B\x5D-\x7E]*$`)
+
+// errorURICharset is the character set of error_uri: %x21 / %x23-5B / %x5D-7E (A.9).
+var errorURICharset = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]*$`)
+
+// expectTokenError checks a token endpoint error response: the status (400 for every code but
+// invalid_client, §5.2), the shape every error must have (§5.2: a JSON object sent as
+// application/json; members in their character sets; no member twice, §3.2), and the code the
+// spec's rule id expects. For invalid_client, the spec checks the status itself.
+func expectTokenError(res *http.Response, id, code string) {
+	GinkgoHelper()
+	Expect(res.StatusCode).To(BeNumerically(">=", 400), per(id, "an error was expected, not "+res.Status))
+	if code != "invalid_client" {
+		Expect(res).To(HaveHTTPStatus(http.StatusBadRequest), per("C-6749-5.2-a", "for "+code))
+	}
+	expectErrorShape(res)
+	Expect(res).To(HaveOAuth2Error(code), per(id))
+}
+
+// expectErrorShape checks what every token endpoint error response must be.
+func expectErrorShape(res *http.Response) {
+	GinkgoHelper()
+	Expect(res).To(HaveJSONMediaType(), per("C-6749-5.2-g"))
+	Expect(res).To(BeJSONObject(), per("C-6749-5.2-g"))
+	obj := objectOf(res)
+	Expect(obj.duplicates).To(BeEmpty(), per("C-6749-3.2-g", "members sent twice"))
+	Expect(obj.members).To(HaveKeyWithValue("error", BeAssignableToTypeOf("")), per("C-6749-5.2-d"))
+	Expect(obj.members["error"]).To(And(Not(BeEmpty()), MatchRegexp(errorCharset.String())), per("C-6749-5.2-d", "error has characters outside %x20-21 / %x23-5B / %x5D-7E"))
+	if d, ok := obj.members["error_description"]; ok {
+		Expect(d).To(BeAssignableToTypeOf(""), per("C-6749-5.2-e"))
+		Expect(d).To(MatchRegexp(errorCharset.String()), per("C-6749-5.2-e", "error_description has characters outside %x20-21 / %x23-5B / %x5D-7E"))
+	}
+	if u, ok := obj.members["error_uri"]; ok {
+		Expect(u).To(BeAssignableToTypeOf(""), per("C-6749-5.2-f"))
+		Expect(u).To(MatchRegexp(errorURICharset.String()), per("C-6749-5.2-f", "error_uri has characters outside %x21 / %x23-5B / %x5D-7E"))
+		_, err := url.Parse(u.(string))
+		Expect(err).NotTo(HaveOccurred(), per("C-6749-5.2-f", "error_uri is not a URI reference"))
+	}
+}
+
+// expectNoToken checks that a refused request got no access token.
+func expectNoToken(res *http.Response, id string) {
+	GinkgoHelper()
+	Expect(res.StatusCode).NotTo(BeNumerically("<", 300), per(id, "the provider accepted the request"))
+	if obj, err := decodeObject(bodyOf(res)); err == nil {
+		Expect(obj.members).NotTo(HaveKey("access_token"), per(id, "the error response carries an access token"))
+	}
+}
+
+// getResource sends a GET to a protected route with the Authorization value (or none).
+func getResource(ctx context.Context, note, authorization string) *http.Response {
+	GinkgoHelper()
+	needReadPath()
+	return send(ctx, request{Path: target.ReadPath, Note: note, Authorization: authorization})
+}
+
+// expectBearerRefusal checks a protected resource's refusal: not served; a WWW-Authenticate
+// field with a well-formed Bearer challenge (RFC 6750 §3, MUST); each attribute at most once and
+// in its character set (§3, MUST); the error code, when there is one, one of §3.1's (MUST).
+// The spec then checks the status and code its rule is about.
+func expectBearerRefusal(res *http.Response) {
+	GinkgoHelper()
+	Expect(res.StatusCode).To(BeNumerically(">=", 400), per("C-6749-7-a", "the request was served"))
+	Expect(res).To(HaveHTTPHeaderWithValue("WWW-Authenticate", Not(BeEmpty())), per("C-6750-3-a"))
+	Expect(res).To(HaveChallenge("Bearer"), per("C-6750-3-b"))
+	cs, _ := challengesOf(res)
+	c, _ := httpauth.Find(cs, "Bearer")
+	for _, name := range []string{"realm", "scope", "error", "error_description", "error_uri"} {
+		Expect(c.Count(name)).To(BeNumerically("<=", 1), per("C-6750-3-d", name+" appears more than once"))
+	}
+	for _, p := range c.Params {
+		switch strings.ToLower(p.Name) {
+		case "error", "error_description":
+			Expect(p.Value).To(MatchRegexp(errorCharset.String()), per("C-6750-3-e", p.Name+" has characters outside %x20-21 / %x23-5B / %x5D-7E"))
+		case "error_uri":
+			Expect(p.Value).To(MatchRegexp(errorURICharset.String()), per("C-6750-3-e", "error_uri has characters outside %x21 / %x23-5B / %x5D-7E"))
+		case "scope":
+			for _, s := range strings.Split(p.Value, " ") {
+				Expect(s).To(MatchRegexp(`^[\x21\x23-\x5B\x5D-\x7E]+$`), per("C-6750-3-e", "scope is not space-separated scope tokens"))
+			}
+		}
+	}
+	if code, ok := c.Param("error"); ok {
+		Expect(code).To(BeElementOf("invalid_request", "invalid_token", "insufficient_scope"), per("C-6750-3.1-a"))
+	}
+}
+
+// bearerParam returns an attribute of the response's Bearer challenge.
+func bearerParam(res *http.Response, name string) (string, bool) {
+	cs, err := challengesOf(res)
+	if err != nil {
+		return "", false
+	}
+	c, ok := httpauth.Find(cs, "Bearer")
+	if !ok {
+		return "", false
+	}
+	return c.Param(name)
+}

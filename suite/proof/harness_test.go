@@ -8,11 +8,15 @@
 package proof
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -69,6 +73,12 @@ func suiteBinary(t *testing.T) string {
 // URL, its certificate authority, and reference/target.yaml for the fixtures.
 func startReference(t *testing.T, wrap func(http.Handler) http.Handler) []string {
 	t.Helper()
+	return serveTLS(t, referenceHandler(t, wrap))
+}
+
+// referenceHandler is a fresh reference provider with its fixture clients, behind wrap.
+func referenceHandler(t *testing.T, wrap func(http.Handler) http.Handler) http.Handler {
+	t.Helper()
 	p, err := provider.New(provider.FixtureConfig(provider.DemoClientID, provider.DemoClientSecret))
 	if err != nil {
 		t.Fatal(err)
@@ -77,15 +87,109 @@ func startReference(t *testing.T, wrap func(http.Handler) http.Handler) []string
 	if wrap != nil {
 		h = wrap(h)
 	}
+	return h
+}
+
+// serveTLS serves h over TLS on a loopback port and returns the suite flags that point at it.
+func serveTLS(t *testing.T, h http.Handler) []string {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+	return targetFlags(t, srv.URL, srv.Certificate())
+}
+
+// serveTLSAndCleartext serves h over TLS and, on the same port, over plain HTTP too (it looks
+// at the first byte of each connection: a TLS handshake starts with 0x16). The https URL is the
+// target; the http:// URL of the same host and port is what a TLS-only check probes, and here
+// it answers: a provider that wrongly takes credentials or tokens in cleartext.
+func serveTLSAndCleartext(t *testing.T, h http.Handler) []string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.StartTLS() // sets up srv.TLS and the certificate; the listener is replaced below
+	tlsConfig := srv.TLS
+	srv.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	return []string{"-provider-url=" + srv.URL, "-ca-file=" + ca, "-target-config=" + referenceTarget(t)}
+	cleartext, tlsConns := newChanListener(l.Addr()), newChanListener(l.Addr())
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				cleartext.close()
+				tlsConns.close()
+				return
+			}
+			go func() {
+				br := bufio.NewReader(c)
+				first, err := br.Peek(1)
+				if err != nil {
+					c.Close()
+					return
+				}
+				pc := &peekedConn{Conn: c, r: br}
+				if first[0] == 0x16 {
+					tlsConns.conns <- pc
+				} else {
+					cleartext.conns <- pc
+				}
+			}()
+		}
+	}()
+	plain := &http.Server{Handler: h}
+	secure := &http.Server{Handler: h, TLSConfig: tlsConfig}
+	go plain.Serve(cleartext)
+	go secure.Serve(tls.NewListener(tlsConns, tlsConfig))
+	t.Cleanup(func() { l.Close(); plain.Close(); secure.Close() })
+	cert, err := x509.ParseCertificate(tlsConfig.Certificates[0].Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return targetFlags(t, "https://"+l.Addr().String(), cert)
 }
+
+// targetFlags are the suite flags for a TLS provider at url whose certificate is cert.
+func targetFlags(t *testing.T, url string, cert *x509.Certificate) []string {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"-provider-url=" + url, "-ca-file=" + ca, "-target-config=" + referenceTarget(t)}
+}
+
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// chanListener is a net.Listener fed with connections through a channel.
+type chanListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newChanListener(addr net.Addr) *chanListener {
+	return &chanListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) close()         { l.once.Do(func() { close(l.done) }) }
+func (l *chanListener) Close() error   { l.close(); return nil }
+func (l *chanListener) Addr() net.Addr { return l.addr }
 
 // referenceTarget is the absolute path of reference/target.yaml.
 func referenceTarget(t *testing.T) string {

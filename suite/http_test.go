@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -84,6 +85,37 @@ func newHTTPClient(timeout time.Duration, roots *x509.CertPool) *http.Client {
 	}
 }
 
+// silentProvider keeps a run against a provider that stopped answering bounded: after
+// maxSilentRequests requests in a row got no response within the timeout, the rest fail at
+// once instead of each waiting out its own timeout.
+var silentProvider = &silenceBreaker{}
+
+const maxSilentRequests = 3
+
+var errProviderSilent = fmt.Errorf("the provider did not answer the last %d requests within --request-timeout, so the suite stopped waiting for it", maxSilentRequests)
+
+type silenceBreaker struct {
+	mu     sync.Mutex
+	silent int
+}
+
+func (b *silenceBreaker) record(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var netErr net.Error
+	if err != nil && (errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout())) {
+		b.silent++
+	} else {
+		b.silent = 0
+	}
+}
+
+func (b *silenceBreaker) tripped() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.silent >= maxSilentRequests
+}
+
 // send sends r to the target and returns the response with its body read (bounded) and
 // re-readable, so that several Gomega HTTP matchers can inspect it. A request that gets no
 // response fails the spec with the reason in one sentence.
@@ -106,10 +138,16 @@ func trySend(ctx context.Context, r request) (*http.Response, error) {
 	exchanges = append(exchanges, x)
 	GinkgoWriter.Printf("[Consumer]: %s %s%s\n", strings.ToLower(req.Method), r.Path, noteSuffix(r.Note))
 
+	if silentProvider.tripped() {
+		x.err = errProviderSilent
+		GinkgoWriter.Printf("[Provider]: not sent: %s\n\n", errProviderSilent)
+		return nil, fmt.Errorf("%s %s was not sent: %w", req.Method, r.Path, errProviderSilent)
+	}
 	ctx, cancel := context.WithTimeout(ctx, target.RequestTimeout)
 	defer cancel()
 	start := time.Now()
 	res, err := httpClient.Do(req.WithContext(ctx))
+	silentProvider.record(err)
 	if err == nil {
 		x.res = res
 		x.resBody, err = readBounded(res.Body)

@@ -1,0 +1,166 @@
+package proof
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Hostile providers: the suite must fail cleanly against them, with a clear reason, within its
+// request timeout, never panicking or hanging.
+
+// hostile serves GET / (so the reachability check passes and the specs run) and hands every
+// other request to h.
+func hostile(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// expectCleanFailure runs the suite against a provider and checks it fails, within bound, with
+// want in its output and no panic.
+func expectCleanFailure(t *testing.T, bound time.Duration, want string, args ...string) suiteRun {
+	t.Helper()
+	run := runSuite(t, bound+30*time.Second, append([]string{"-request-timeout=1s"}, args...)...)
+	if run.exitCode == 0 {
+		t.Fatalf("the suite passed a hostile provider:\n%s", run.output)
+	}
+	for _, bad := range []string{"panic:", "[PANICKED]", "goroutine "} {
+		if strings.Contains(run.output, bad) {
+			t.Errorf("the output shows %q:\n%s", bad, run.output)
+		}
+	}
+	if !strings.Contains(run.output, want) {
+		t.Errorf("the output does not say %q:\n%s", want, lastLines(run.output, 60))
+	}
+	if run.duration > bound {
+		t.Errorf("the run took %s, more than %s", run.duration, bound)
+	}
+	return run
+}
+
+func TestHostileProviders(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 50<<20)
+	cases := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"an HTML error page where JSON is expected", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
+		}, "502 Bad Gateway"},
+		{"invalid JSON", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"access_token": "abc", "token_type": `))
+		}, "the body is not valid JSON"},
+		{"a JSON array where an object is expected", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`[{"access_token":"abc","token_type":"Bearer"}]`))
+		}, "the body is not a JSON object"},
+		{"a 50 MB body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(big)
+		}, "the response body is larger than 1048576 bytes"},
+		{"a connection reset mid-response", func(w http.ResponseWriter, r *http.Request) {
+			conn, buf, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"access_tok")
+			_ = buf.Flush()
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // close with RST
+			}
+			conn.Close()
+		}, "the connection was closed before a complete response arrived"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(hostile(c.handler))
+			t.Cleanup(srv.Close)
+			expectCleanFailure(t, 60*time.Second, c.want, "-provider-url="+srv.URL)
+		})
+	}
+}
+
+// A provider that stops answering: each request ends at the request timeout, and after a few
+// in a row the suite stops waiting, so the run stays bounded however many specs there are.
+func TestSilentProviderIsBounded(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(hostile(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	expectCleanFailure(t, 20*time.Second, "no response within 1s (--request-timeout)", "-provider-url="+srv.URL)
+}
+
+// A token endpoint that redirects is not followed: the redirect is what the spec sees, and the
+// credentials never reach the other server.
+func TestRedirectIsNotFollowed(t *testing.T) {
+	var hits atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(elsewhere.Close)
+	srv := httptest.NewServer(hostile(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(srv.Close)
+	expectCleanFailure(t, 60*time.Second, "307 Temporary Redirect", "-provider-url="+srv.URL)
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the suite followed %d redirects", n)
+	}
+}
+
+// A TLS provider whose certificate the suite does not trust fails before any spec, saying so.
+func TestUntrustedCertificate(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	run := expectCleanFailure(t, 15*time.Second, "its TLS certificate is not signed by an authority this machine trusts", "-provider-url="+srv.URL)
+	if !strings.Contains(run.output, "Ran 0 of") {
+		t.Errorf("specs ran:\n%s", lastLines(run.output, 20))
+	}
+}
+
+// A provider that resets every connection fails the reachability check, in one sentence.
+func TestResetEveryConnection(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			c.Close()
+		}
+	}()
+	expectCleanFailure(t, 15*time.Second, "cannot reach the provider at http://"+l.Addr().String(), "-provider-url=http://"+l.Addr().String())
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -2,6 +2,8 @@ package proof
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +87,44 @@ func closedPort(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// The target description file: YAML or JSON, strict about its members, and overridden by flags.
+func TestTargetDescriptionFile(t *testing.T) {
+	write := func(name, content string) string {
+		path := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	t.Run("an unknown member is refused", func(t *testing.T) {
+		t.Parallel()
+		path := write("bad.yaml", "provider_url: http://localhost:8080\nclient_secrett: x\n")
+		run := runSuite(t, 30*time.Second, "-target-config="+path)
+		if run.exitCode == 0 || !strings.Contains(run.output, "is not a valid target description") ||
+			!strings.Contains(run.output, "client_secrett") {
+			t.Errorf("exit %d:\n%s", run.exitCode, run.output)
+		}
+	})
+	t.Run("a missing file is refused", func(t *testing.T) {
+		t.Parallel()
+		run := runSuite(t, 30*time.Second, "-target-config=/no/such/file.yaml")
+		if run.exitCode == 0 || !strings.Contains(run.output, "cannot read --target-config") {
+			t.Errorf("exit %d:\n%s", run.exitCode, run.output)
+		}
+	})
+	t.Run("JSON works and flags override it", func(t *testing.T) {
+		t.Parallel()
+		flags := startReference(t, nil)
+		// The file names a wrong secret and a wrong URL; the flags give the right ones.
+		path := write("target.json", `{"provider_url": "http://127.0.0.1:1", "expires_in": 3600,
+			"client": {"id": "this-client-id-is-for-demo-only", "secret": "wrong"}}`)
+		args := []string{flags[0], flags[1], "-target-config=" + path, "-client-secret=this-secret-id-is-for-demo-only",
+			"-ginkgo.label-filter=scenario"}
+		run := runSuite(t, 60*time.Second, args...)
+		if run.exitCode != 0 {
+			t.Errorf("exit %d:\n%s", run.exitCode, describeFailures(run))
+		}
+	})
 }

@@ -30,8 +30,11 @@ const maxResponseBytes = 1 << 20
 type request struct {
 	// Method defaults to GET.
 	Method string
-	// Path is relative to the provider URL.
+	// Path is relative to the provider URL, or to Base when it is set.
 	Path string
+	// Base replaces the provider URL for this request (a probe of another origin, such as the
+	// target's cleartext twin).
+	Base string
 	// Note names the request in the transcript, as the documented scenario does.
 	Note string
 	// Query is added to the URL.
@@ -171,6 +174,9 @@ func buildRequest(ctx context.Context, r request) (*http.Request, []byte, error)
 		method = http.MethodGet
 	}
 	u := target.url(r.Path)
+	if r.Base != "" {
+		u = strings.TrimRight(r.Base, "/") + r.Path
+	}
 	if len(r.Query) > 0 {
 		u += "?" + r.Query.Encode()
 	}
@@ -290,7 +296,7 @@ func transcript() string {
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(&b, "── request %d%s\n", i+1, noteSuffix(x.note))
-		fmt.Fprintf(&b, "%s %s %s\n", x.req.Method, x.req.URL.RequestURI(), "HTTP/1.1")
+		fmt.Fprintf(&b, "%s %s %s\n", x.req.Method, redactor.requestURI(x.req.URL), "HTTP/1.1")
 		fmt.Fprintf(&b, "Host: %s\n", x.req.URL.Host)
 		writeHeaders(&b, x.req.Header)
 		if len(x.reqBody) > 0 {
@@ -396,6 +402,14 @@ func (r *secretRedactor) body(b []byte) string {
 		return fmt.Sprintf(`"%s"%s"[redacted, %d chars]"`, sub[1], sub[2], len(sub[3]))
 	})
 	return r.mask(s)
+}
+
+// requestURI is the request target with credential and token parameters of the query masked.
+func (r *secretRedactor) requestURI(u *url.URL) string {
+	if u.RawQuery == "" {
+		return r.mask(u.EscapedPath())
+	}
+	return r.mask(u.EscapedPath() + "?" + formSecretParam.ReplaceAllString(u.RawQuery, "$1$2=[redacted]"))
 }
 
 func (r *secretRedactor) requestBody(b []byte, contentType string) string {

@@ -48,9 +48,9 @@ func expectSoftly(id string, check func(g Gomega)) {
 	}
 	r := rule(id)
 	if target.Strict {
-		Fail(fmt.Sprintf("%s\n(a warning without --strict)\n%s", r, strings.Join(failures, "\n")))
+		Fail(redactor.mask(fmt.Sprintf("%s\n(a warning without --strict)\n%s", r, strings.Join(failures, "\n"))))
 	}
-	f := finding{ID: id, Rule: r.String(), Message: strings.Join(failures, "\n"), Exchanges: transcript()}
+	f := finding{ID: id, Rule: r.String(), Message: redactor.mask(strings.Join(failures, "\n")), Exchanges: transcript()}
 	GinkgoWriter.Printf("WARNING %s\n  %s\n\n", r, indent(f.Message, "  "))
 	AddReportEntry(entryWarning, f, ReportEntryVisibilityFailureOrVerbose)
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/onsi/gomega/format"
 	"github.com/onsi/gomega/types"
 
-	"github.com/ccconform/ccconform/suite/internal/httpauth"
+	"github.com/ccconform/ccconform/suite/httpauth"
 )
 
 // explainingMatcher turns a check that says why it failed into a GomegaMatcher whose failure
@@ -139,24 +139,62 @@ func HaveOAuth2Error(code string) types.GomegaMatcher {
 	})
 }
 
-// HaveCacheDirective: one of the Cache-Control fields carries the directive (directive names are
-// case-insensitive; fields are comma-separated lists, RFC 9111 §5.2).
+// HaveCacheDirective: one of the Cache-Control fields carries the directive. Directive names
+// are case-insensitive; a field is a comma-separated list whose quoted arguments may hold commas
+// (RFC 9111 §5.2), so no-store inside an argument (private="x, no-store") does not count, as it
+// would if the field were split at every comma.
 func HaveCacheDirective(directive string) types.GomegaMatcher {
 	return explain(fmt.Sprintf("carry Cache-Control: %s", directive), func(res *http.Response) (bool, string) {
 		values := res.Header.Values("Cache-Control")
+		if len(values) == 0 {
+			return false, "it has no Cache-Control header"
+		}
 		for _, v := range values {
-			for _, d := range strings.Split(v, ",") {
-				name, _, _ := strings.Cut(strings.TrimSpace(d), "=")
-				if strings.EqualFold(name, directive) {
+			for _, d := range cacheDirectiveNames(v) {
+				if strings.EqualFold(d, directive) {
 					return true, ""
 				}
 			}
 		}
-		if len(values) == 0 {
-			return false, "it has no Cache-Control header"
-		}
 		return false, fmt.Sprintf("its Cache-Control is %q", strings.Join(values, ", "))
 	})
+}
+
+// cacheDirectiveNames returns the directive names of one Cache-Control field value: a
+// comma-separated list of token [ "=" ( token / quoted-string ) ] with optional white space
+// (RFC 9111 §5.2, RFC 9110 §5.6). Commas inside a quoted-string do not separate directives.
+func cacheDirectiveNames(field string) []string {
+	var names []string
+	inQuotes, escaped, inArgument := false, false, false
+	var name strings.Builder
+	flush := func() {
+		if n := strings.TrimSpace(name.String()); n != "" {
+			names = append(names, n)
+		}
+		name.Reset()
+		inArgument = false
+	}
+	for i := 0; i < len(field); i++ {
+		c := field[i]
+		switch {
+		case inQuotes && escaped:
+			escaped = false
+		case inQuotes && c == '\\':
+			escaped = true
+		case inQuotes:
+			inQuotes = c != '"'
+		case c == '"':
+			inQuotes = true
+		case c == ',':
+			flush()
+		case c == '=':
+			inArgument = true
+		case !inArgument:
+			name.WriteByte(c)
+		}
+	}
+	flush()
+	return names
 }
 
 // HavePragmaNoCache: a Pragma field carries no-cache.

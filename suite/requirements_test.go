@@ -46,6 +46,22 @@ func per(id string, notes ...string) func() string {
 	}
 }
 
+// perAll describes an assertion that enforces several rows at once (a §5.1 check made on
+// behalf of §4.4.3 names both), so that the failure names whichever row the provider breaks.
+func perAll(ids []string, notes ...string) func() string {
+	rules := make([]string, len(ids))
+	for i, id := range ids {
+		rules[i] = rule(id).String()
+	}
+	return func() string {
+		s := strings.Join(rules, "; and ")
+		if len(notes) > 0 {
+			s += " (" + strings.Join(notes, "; ") + ")"
+		}
+		return s
+	}
+}
+
 func (r requirement) sectionLabel() string {
 	return strings.ToLower(strings.ReplaceAll(r.Doc, " ", "")) + ":" + r.Section
 }
@@ -111,7 +127,7 @@ var requirementList = []requirement{
 	{ID: "C-6749-5.1-e", Doc: "RFC 6749", Section: "5.1", Level: "MUST", Summary: "expires_in, when present, is a JSON number: a non-negative whole number of seconds"},
 	{ID: "C-6749-5.1-f", Doc: "RFC 6749", Section: "5.1", Level: "MUST", Summary: "the token response is a JSON object sent as application/json"},
 	{ID: "C-6749-5.1-g", Doc: "RFC 6749", Section: "5.1", Level: "MUST", Summary: "a response carrying a token has Cache-Control: no-store"},
-	{ID: "C-6749-5.1-h", Doc: "RFC 6749", Section: "5.1", Level: "MUST", Derived: true, Summary: "a response carrying a token has Pragma: no-cache (deprecated by RFC 9111, so graded as a warning)"},
+	{ID: "C-6749-5.1-h", Doc: "RFC 6749", Section: "5.1", Level: "MUST", Summary: "a response carrying a token has Pragma: no-cache (deprecated by RFC 9111, so graded as a warning)"},
 	{ID: "C-6749-5.2-a", Doc: "RFC 6749", Section: "5.2", Level: "MUST", Summary: "token endpoint errors other than invalid_client use status 400"},
 	{ID: "C-6749-5.2-b", Doc: "RFC 6749", Section: "5.2", Level: "MUST", Summary: "a client that failed HTTP Basic authentication gets 401 and a Basic challenge"},
 	{ID: "C-6749-5.2-c", Doc: "RFC 6749", Section: "5.2", Level: "MAY", Summary: "a client that failed body authentication gets 400 or 401, and a 401 carries a challenge"},

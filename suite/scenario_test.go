@@ -12,7 +12,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/ccconform/ccconform/suite/internal/httpauth"
+	"github.com/ccconform/ccconform/suite/httpauth"
 )
 
 // The documented server-to-server scenario (../shared/seed/server2server-README.md), one spec per

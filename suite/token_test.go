@@ -11,7 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/ccconform/ccconform/suite/internal/httpauth"
+	"github.com/ccconform/ccconform/suite/httpauth"
 )
 
 // Helpers for the specs of the token endpoint (RFC 6749) and the protected resources
@@ -49,6 +49,20 @@ func needReadPath() {
 	if target.ReadPath == "" {
 		Skip("--read-path is empty, so there is no protected route to call")
 	}
+}
+
+// cleartextTwin is the http:// equivalent of an https target: the same host, and the same port
+// when the URL names one (http:// without a port means 80). It skips the spec for a plain-http
+// target, where there is no TLS to require (RFC 6749 §3.2 and §10.3).
+func cleartextTwin() string {
+	GinkgoHelper()
+	base, err := url.Parse(target.ProviderURL)
+	Expect(err).NotTo(HaveOccurred())
+	if base.Scheme != "https" {
+		Skip("the target is a plain http:// URL, so there is no TLS to require; give --provider-url as the https:// endpoint to check that cleartext is refused")
+	}
+	base.Scheme = "http"
+	return base.String()
 }
 
 // postToken sends a token request.
@@ -132,11 +146,11 @@ var errorURICharset = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]*$`)
 func expectTokenError(res *http.Response, id, code string) {
 	GinkgoHelper()
 	Expect(res.StatusCode).To(BeNumerically(">=", 400), per(id, "an error was expected, not "+res.Status))
+	expectErrorShape(res)
+	Expect(res).To(HaveOAuth2Error(code), per(id))
 	if code != "invalid_client" {
 		Expect(res).To(HaveHTTPStatus(http.StatusBadRequest), per("C-6749-5.2-a", "for "+code))
 	}
-	expectErrorShape(res)
-	Expect(res).To(HaveOAuth2Error(code), per(id))
 }
 
 // expectErrorShape checks what every token endpoint error response must be.
@@ -203,9 +217,13 @@ func expectBearerRefusal(res *http.Response) {
 		}
 	}
 	if code, ok := c.Param("error"); ok {
-		Expect(code).To(BeElementOf("invalid_request", "invalid_token", "insufficient_scope"), per("C-6750-3.1-a"))
+		Expect(code).To(BeElementOf(bearerErrorCodes), per("C-6750-3.1-a"))
 	}
 }
+
+// bearerErrorCodes are RFC 6750 §3.1's codes and the extensions registered for Bearer
+// challenges in the OAuth Extensions Error Registry (RFC 9470's step-up code).
+var bearerErrorCodes = []string{"invalid_request", "invalid_token", "insufficient_scope", "insufficient_user_authentication"}
 
 // bearerParam returns an attribute of the response's Bearer challenge.
 func bearerParam(res *http.Response, name string) (string, bool) {

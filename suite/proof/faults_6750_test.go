@@ -1,0 +1,380 @@
+package proof
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/ccconform/ccconform/reference/provider"
+)
+
+// Faults of the resource server side: RFC 6749 §7 and §10.3, and RFC 6750. Each breaks one rule
+// of rfc6749_7_resource_access_test.go, rfc6749_10_3_token_transport_test.go or the
+// rfc6750_* files. The suite's made-up tokens start with rsProofBogus, which is how faults that
+// concern only a made-up token recognise it. C-6750-2.2-a, 2.3-a and 3-g are MAYs: the suite
+// only records what the provider does, so there is nothing to break.
+var _ = register([]fault{
+	// RFC 6749 §7.
+	{name: "a random token reads the resource", breaks: "C-6749-7-a",
+		wrap: answer(and(readGET, withAuthorizationContaining(rsProofBogus)), http.StatusOK, "application/json", `{"resource":null}`)},
+	{name: "a token with one character changed is taken for the token it resembles", breaks: "C-6749-7-a",
+		wrap: rsLooseTokenComparison},
+	{name: "an expired token is still accepted", breaks: "C-6749-7-a",
+		wrap: rsIgnoreExpiry, args: allSpecs},
+	{name: "a token without the scope reads the scoped resource", breaks: "C-6749-7-a",
+		wrap: rsIgnoreScope},
+	{name: "a made-up token's refusal says nothing of the error, in challenge or body", breaks: "C-6749-7.2-a", soft: true,
+		also: []string{"C-6750-3-f", "C-6750-3.1-c"},
+		wrap: editResponses(and(protected, withAuthorizationContaining(rsProofBogus)), when(http.StatusUnauthorized, func(_ *http.Request, r *response) {
+			r.header.Set("WWW-Authenticate", `Bearer realm="ccconform"`)
+			r.header.Del("Content-Type")
+			r.body = nil
+		}))},
+
+	// RFC 6749 §10.3: the provider answers on the cleartext twin of its https URL too, for its
+	// resources; other cleartext requests get a plain refusal, so that only the resource's rule
+	// is broken.
+	{name: "the resources answer tokens over cleartext too", breaks: "C-6749-10.3-a",
+		serve: serveTLSAndCleartext, wrap: rsCleartextResources},
+
+	// RFC 6750 §2.
+	{name: "a token in both the header and the query is served", breaks: "C-6750-2-a", soft: true,
+		wrap: editRequests(func(r *http.Request) bool {
+			return readGET(r) && r.Header.Get("Authorization") != "" && r.URL.Query().Has("access_token")
+		}, func(r *http.Request) { rsDropQueryToken(r) })},
+	{name: "a token in both the header and a form body goes through to the write handler", breaks: "C-6750-2-a", soft: true,
+		wrap: editRequests(func(r *http.Request) bool {
+			return writePOST(r) && r.Header.Get("Authorization") != "" && rsMediaType(r) == "application/x-www-form-urlencoded"
+		}, func(r *http.Request) { rsTakeBodyToken(r) })},
+
+	// RFC 6750 §2.1.
+	{name: "the scoped resource refuses a token that has its scope", breaks: "C-6750-2.1-a",
+		wrap: editResponses(at(http.MethodGet, provider.PathScopedResource), when(http.StatusOK, func(_ *http.Request, r *response) {
+			r.status = http.StatusForbidden
+			r.header.Set("WWW-Authenticate", `Bearer realm="ccconform", error="insufficient_scope", scope="write"`)
+			r.body = []byte(`{"error":"insufficient_scope"}`)
+		}))},
+	{name: "the Bearer scheme is matched case-sensitively", breaks: "C-6750-2.1-b",
+		wrap: editRequests(protected, func(r *http.Request) {
+			scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			if strings.EqualFold(scheme, "Bearer") && scheme != "Bearer" {
+				r.Header.Del("Authorization")
+			}
+		})},
+	{name: "access tokens start with a character outside b64token", breaks: "C-6750-2.1-c", soft: true,
+		wrap: rsTokenOutsideB64token},
+	{name: "a malformed Authorization value is answered 401 invalid_token", breaks: "C-6750-2.1-d", soft: true,
+		wrap: editResponses(func(r *http.Request) bool { return readGET(r) && !r.URL.Query().Has("access_token") },
+			when(http.StatusBadRequest, func(_ *http.Request, r *response) {
+				r.status = http.StatusUnauthorized
+				r.header.Set("WWW-Authenticate", `Bearer realm="ccconform", error="invalid_token"`)
+				r.body = []byte(`{"error":"invalid_token"}`)
+			}))},
+
+	// RFC 6750 §2.2 and §2.3.
+	{name: "a token is taken from any body: a GET's, a JSON one, a multipart one", breaks: "C-6750-2.2-b", soft: true,
+		wrap: editRequests(func(r *http.Request) bool { return protected(r) && r.Header.Get("Authorization") == "" },
+			func(r *http.Request) { rsTakeBodyToken(r) })},
+	{name: "a query token is accepted without Cache-Control: private", breaks: "C-6750-2.3-b", soft: true,
+		wrap: editRequests(func(r *http.Request) bool {
+			return readGET(r) && r.Header.Get("Authorization") == "" && r.URL.Query().Has("access_token")
+		}, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+rsDropQueryToken(r)) })},
+
+	// RFC 6750 §3.
+	{name: "a token without the scope is refused without WWW-Authenticate", breaks: "C-6750-3-a",
+		wrap: editResponses(at(http.MethodGet, provider.PathScopedResource), when(http.StatusForbidden, delHeader("WWW-Authenticate")))},
+	{name: "a request that tries HTTP Basic is challenged with Basic only", breaks: "C-6750-3-b",
+		wrap: editResponses(and(protected, withAuthorizationContaining("Basic ")), setHeader("WWW-Authenticate", `Basic realm="ccconform"`))},
+	{name: "a refused token's challenge has a comma after Bearer", breaks: "C-6750-3-c", also: []string{"C-6750-3-b"},
+		wrap: editResponses(and(protected, withAuthorizationContaining("Bearer ")), when(http.StatusUnauthorized,
+			setHeader("WWW-Authenticate", `Bearer, realm="ccconform", error="invalid_token"`)))},
+	{name: "a made-up token gets a bare Bearer challenge", breaks: "C-6750-3-c", soft: true,
+		also: []string{"C-6750-3-f", "C-6750-3.1-c"},
+		wrap: editResponses(and(protected, withAuthorizationContaining(rsProofBogus)), when(http.StatusUnauthorized, setHeader("WWW-Authenticate", "Bearer")))},
+	{name: "a made-up token's challenge repeats error", breaks: "C-6750-3-d",
+		wrap: editResponses(and(protected, withAuthorizationContaining(rsProofBogus)), when(http.StatusUnauthorized,
+			setHeader("WWW-Authenticate", `Bearer realm="ccconform", error="invalid_token", error="invalid_token"`)))},
+	{name: "a made-up token's error_description holds a double quote", breaks: "C-6750-3-e",
+		wrap: editResponses(and(protected, withAuthorizationContaining(rsProofBogus)), when(http.StatusUnauthorized,
+			setHeader("WWW-Authenticate", `Bearer realm="ccconform", error="invalid_token", error_description="the \"token\" is unknown"`)))},
+	{name: "the scope attribute of insufficient_scope has an empty scope token", breaks: "C-6750-3-e",
+		wrap: editResponses(at(http.MethodGet, provider.PathScopedResource), when(http.StatusForbidden,
+			setHeader("WWW-Authenticate", `Bearer realm="ccconform", error="insufficient_scope", scope="write  admin"`)))},
+	{name: "a made-up token's challenge has no error attribute (the JSON body keeps it)", breaks: "C-6750-3-f", soft: true,
+		also: []string{"C-6750-3.1-c"},
+		wrap: editResponses(and(protected, withAuthorizationContaining(rsProofBogus)), when(http.StatusUnauthorized, setHeader("WWW-Authenticate", `Bearer realm="ccconform"`)))},
+
+	// RFC 6750 §3.1.
+	{name: "a token without the scope is called invalid_scope", breaks: "C-6750-3.1-a",
+		wrap: editResponses(at(http.MethodGet, provider.PathScopedResource), when(http.StatusForbidden,
+			setHeader("WWW-Authenticate", `Bearer realm="ccconform", error="invalid_scope", scope="write"`)))},
+	{name: "invalid_request is answered with 401", breaks: "C-6750-3.1-b", soft: true,
+		also: []string{"C-6750-2-a", "C-6750-2.1-d"},
+		wrap: editResponses(protected, when(http.StatusBadRequest, setStatus(http.StatusUnauthorized)))},
+	{name: "a made-up token is answered with 400", breaks: "C-6750-3.1-c", soft: true,
+		wrap: editResponses(and(protected, withAuthorizationContaining(rsProofBogus)), when(http.StatusUnauthorized, setStatus(http.StatusBadRequest)))},
+	{name: "a token without the scope is answered with 401", breaks: "C-6750-3.1-d", soft: true,
+		wrap: editResponses(at(http.MethodGet, provider.PathScopedResource), when(http.StatusForbidden, setStatus(http.StatusUnauthorized)))},
+	{name: "a request that tries HTTP Basic gets an error code", breaks: "C-6750-3.1-e", soft: true,
+		wrap: editResponses(and(protected, withAuthorizationContaining("Basic ")),
+			setHeader("WWW-Authenticate", `Bearer realm="ccconform", error="invalid_token", error_description="no bearer token"`))},
+
+	// RFC 6750 §5.3. The lifetime fault unpins expires_in (-expires-in=0), so that only the
+	// recommendation is broken, not the scenario's pinned 3600.
+	{name: "access tokens live two hours", breaks: "C-6750-5.3-a", soft: true, args: []string{"-expires-in=0"},
+		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("expires_in", 7200)))},
+	{name: "access tokens are JWTs without aud", breaks: "C-6750-5.3-b", soft: true,
+		wrap: rsJWTWithoutAudience},
+})
+
+// rsProofBogus starts every made-up token the suite sends (rsBogusPrefix in the suite).
+const rsProofBogus = "ccconform-bogus-"
+
+// rsChain applies wraps so that the first is the outermost.
+func rsChain(wraps ...func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		for i := len(wraps) - 1; i >= 0; i-- {
+			h = wraps[i](h)
+		}
+		return h
+	}
+}
+
+// rsBearerToken returns the token of a request's Authorization: Bearer header (any case).
+func rsBearerToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return tok, true
+}
+
+// rsMint asks the reference behind a fault for a token of the default client.
+func rsMint(next http.Handler, scope string) string {
+	body := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}.Encode()
+	req := httptest.NewRequest(http.MethodPost, provider.PathToken, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", goodBasic)
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, req)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &tok)
+	return tok.AccessToken
+}
+
+// rsLooseTokenComparison remembers every token the reference issues and lets a presented token
+// that differs from one of them in a single character stand for it: a resource server that
+// compares tokens loosely.
+func rsLooseTokenComparison(next http.Handler) http.Handler {
+	var mu sync.Mutex
+	issued := map[string]bool{}
+	remember := editResponses(tokenPOST, when(http.StatusOK, func(_ *http.Request, r *response) {
+		if t, ok := r.object()["access_token"].(string); ok {
+			mu.Lock()
+			issued[t] = true
+			mu.Unlock()
+		}
+	}))
+	loosen := editRequests(protected, func(r *http.Request) {
+		tok, ok := rsBearerToken(r)
+		if !ok {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if issued[tok] {
+			return
+		}
+		for t := range issued {
+			if len(t) == len(tok) && rsDifferences(t, tok) == 1 {
+				r.Header.Set("Authorization", "Bearer "+t)
+				return
+			}
+		}
+	})
+	return rsChain(remember, loosen)(next)
+}
+
+func rsDifferences(a, b string) int {
+	n := 0
+	for i := range a {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return n
+}
+
+// rsIgnoreExpiry serves a token the reference calls expired as if it were fresh: it swaps it
+// for a fresh token of the default client.
+func rsIgnoreExpiry(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if protected(r) && r.Header.Get("Authorization") != "" {
+			probe := httptest.NewRequest(http.MethodGet, provider.PathReadResource, nil)
+			probe.Header.Set("Authorization", r.Header.Get("Authorization"))
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, probe)
+			if strings.Contains(rec.Header().Get("WWW-Authenticate"), "expired") {
+				r.Header.Set("Authorization", "Bearer "+rsMint(next, provider.ScopeRead))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rsIgnoreScope serves the scoped resource to any valid token: when the reference refuses a
+// token for its scope, the fault swaps it for one that has the scope.
+func rsIgnoreScope(next http.Handler) http.Handler {
+	scoped := at(http.MethodGet, provider.PathScopedResource)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if scoped(r) {
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r.Clone(r.Context()))
+			if rec.Code == http.StatusForbidden {
+				r.Header.Set("Authorization", "Bearer "+rsMint(next, provider.ScopeWrite))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rsCleartextResources serves the protected resources over cleartext as over TLS, and refuses
+// every other cleartext request with a plain 403.
+func rsCleartextResources(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil && !protected(r) {
+			http.Error(w, "use https", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rsDropQueryToken removes access_token from the query and returns it.
+func rsDropQueryToken(r *http.Request) string {
+	q := r.URL.Query()
+	tok := q.Get("access_token")
+	q.Del("access_token")
+	r.URL.RawQuery = q.Encode()
+	r.RequestURI = r.URL.RequestURI()
+	return tok
+}
+
+func rsMediaType(r *http.Request) string {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt
+}
+
+// rsTakeBodyToken moves an access_token found in the request body (form, JSON or multipart, for
+// any method) into the Authorization header, unless the request has one already, in which case
+// the body token is dropped; the body is left without it.
+func rsTakeBodyToken(r *http.Request) {
+	if r.Body == nil {
+		return
+	}
+	raw, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	tok, rest := "", raw
+	switch rsMediaType(r) {
+	case "application/x-www-form-urlencoded":
+		if v, err := url.ParseQuery(string(raw)); err == nil && v.Has("access_token") {
+			tok = v.Get("access_token")
+			v.Del("access_token")
+			rest = []byte(v.Encode())
+		}
+	case "application/json":
+		var m map[string]any
+		if json.Unmarshal(raw, &m) == nil {
+			if t, ok := m["access_token"].(string); ok {
+				tok = t
+				delete(m, "access_token")
+				rest, _ = json.Marshal(m)
+			}
+		}
+	case "multipart/form-data":
+		req := &http.Request{Method: http.MethodPost, Header: r.Header.Clone(), Body: io.NopCloser(bytes.NewReader(raw))}
+		if req.ParseMultipartForm(1<<20) == nil && req.MultipartForm != nil {
+			if vs := req.MultipartForm.Value["access_token"]; len(vs) > 0 {
+				tok, rest = vs[0], nil
+				r.Header.Del("Content-Type")
+			}
+		}
+	}
+	if tok != "" && r.Header.Get("Authorization") == "" {
+		r.Header.Set("Authorization", "Bearer "+tok)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(rest))
+	r.ContentLength = int64(len(rest))
+}
+
+// rsTokenOutsideB64token issues the default client's tokens with a leading "!", which RFC 6749
+// allows in an access token (any visible ASCII) but a Bearer credential cannot carry; the
+// resources strip it again, so the tokens still work.
+func rsTokenOutsideB64token(next http.Handler) http.Handler {
+	mark := editResponses(isGoodBasic, when(http.StatusOK, func(_ *http.Request, r *response) {
+		if t, ok := r.object()["access_token"].(string); ok {
+			setMember("access_token", "!"+t)(nil, r)
+		}
+	}))
+	strip := editRequests(protected, func(r *http.Request) {
+		if tok, ok := rsBearerToken(r); ok && strings.HasPrefix(tok, "!") {
+			r.Header.Set("Authorization", "Bearer "+strings.TrimPrefix(tok, "!"))
+		}
+	})
+	return rsChain(mark, strip)(next)
+}
+
+// rsJWTWithoutAudience issues the default client's tokens as HS256 JWTs that carry the
+// reference's token in jti and have no aud; the resources check the signature and unwrap them,
+// so the tokens still work, and a token with a character changed still fails.
+func rsJWTWithoutAudience(next http.Handler) http.Handler {
+	key := []byte("ccconform proof: JWT without aud")
+	enc := base64.RawURLEncoding
+	sign := func(s string) string {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(s))
+		return enc.EncodeToString(m.Sum(nil))
+	}
+	wrapToken := func(inner string) string {
+		claims, _ := json.Marshal(map[string]any{"iss": "https://reference.invalid", "sub": provider.DemoClientID, "jti": inner})
+		s := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"at+jwt"}`)) + "." + enc.EncodeToString(claims)
+		return s + "." + sign(s)
+	}
+	unwrapToken := func(tok string) string {
+		i := strings.LastIndex(tok, ".")
+		if i < 0 || !hmac.Equal([]byte(sign(tok[:i])), []byte(tok[i+1:])) {
+			return "not-a-valid-jwt"
+		}
+		parts := strings.Split(tok, ".")
+		b, err := enc.DecodeString(parts[1])
+		var claims struct {
+			JTI string `json:"jti"`
+		}
+		if err != nil || json.Unmarshal(b, &claims) != nil {
+			return "not-a-valid-jwt"
+		}
+		return claims.JTI
+	}
+	issue := editResponses(isGoodBasic, when(http.StatusOK, func(_ *http.Request, r *response) {
+		if t, ok := r.object()["access_token"].(string); ok {
+			setMember("access_token", wrapToken(t))(nil, r)
+		}
+	}))
+	check := editRequests(protected, func(r *http.Request) {
+		if tok, ok := rsBearerToken(r); ok && strings.Count(tok, ".") == 2 {
+			r.Header.Set("Authorization", "Bearer "+unwrapToken(tok))
+		}
+	})
+	return rsChain(issue, check)(next)
+}

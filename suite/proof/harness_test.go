@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -94,6 +96,7 @@ func referenceHandler(t *testing.T, wrap func(http.Handler) http.Handler) http.H
 func serveTLS(t *testing.T, h http.Handler) []string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ErrorLog = quietLog // the TLS checks send cleartext to this port on purpose
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return targetFlags(t, srv.URL, srv.Certificate())
@@ -138,8 +141,8 @@ func serveTLSAndCleartext(t *testing.T, h http.Handler) []string {
 			}()
 		}
 	}()
-	plain := &http.Server{Handler: h}
-	secure := &http.Server{Handler: h, TLSConfig: tlsConfig}
+	plain := &http.Server{Handler: h, ErrorLog: quietLog}
+	secure := &http.Server{Handler: h, TLSConfig: tlsConfig, ErrorLog: quietLog}
 	go plain.Serve(cleartext)
 	go secure.Serve(tls.NewListener(tlsConns, tlsConfig))
 	t.Cleanup(func() { l.Close(); plain.Close(); secure.Close() })
@@ -149,6 +152,8 @@ func serveTLSAndCleartext(t *testing.T, h http.Handler) []string {
 	}
 	return targetFlags(t, "https://"+l.Addr().String(), cert)
 }
+
+var quietLog = log.New(io.Discard, "", 0)
 
 // targetFlags are the suite flags for a TLS provider at url whose certificate is cert.
 func targetFlags(t *testing.T, url string, cert *x509.Certificate) []string {
@@ -266,6 +271,18 @@ func (r suiteRun) warned() map[string][]string {
 			var f struct{ ID string }
 			_ = json.Unmarshal([]byte(e.Value.AsJSON), &f)
 			out[s.FullText()] = append(out[s.FullText()], f.ID)
+		}
+	}
+	return out
+}
+
+// skipped returns the specs the suite skipped, with their reasons (specs a label filter left
+// out are not skipped by the suite and carry no reason).
+func (r suiteRun) skipped() []types.SpecReport {
+	var out []types.SpecReport
+	for _, s := range r.specs {
+		if s.LeafNodeType == types.NodeTypeIt && s.State == types.SpecStateSkipped && s.Failure.Message != "" {
+			out = append(out, s)
 		}
 	}
 	return out

@@ -45,3 +45,31 @@ fmt:
 
 coverage:
 	go tool ginkgo --dry-run --no-color ./suite -- --coverage
+
+# Performance, memory and robustness evidence for the reference provider.
+#   make bench                                  Go benchmarks, loopback load vs a bare server, memory check
+#   make bench BENCH_FLAGS='-d 5s -rounds 5'    longer load measurements (flags of reference/cmd/bench)
+#   make fuzz FUZZTIME=20s                      each fuzz target of reference/provider in turn
+
+BENCH_FLAGS ?=
+BENCHTIME ?= 1s
+FUZZTIME ?= 10s
+
+.PHONY: bench bench-go bench-load bench-memory fuzz
+
+bench: bench-go bench-load bench-memory
+
+bench-go:
+	go test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./reference/provider
+
+bench-load:
+	go run ./reference/cmd/bench $(BENCH_FLAGS)
+
+bench-memory:
+	go run ./reference/cmd/bench -memory
+
+fuzz:
+	go test -run='^$$' -fuzz='^FuzzParseBasic$$' -fuzztime=$(FUZZTIME) ./reference/provider
+	go test -run='^$$' -fuzz='^FuzzBearerChallenge$$' -fuzztime=$(FUZZTIME) ./reference/provider
+	go test -run='^$$' -fuzz='^FuzzTokenRequest$$' -fuzztime=$(FUZZTIME) ./reference/provider
+	go test -run='^$$' -fuzz='^FuzzBearerRequest$$' -fuzztime=$(FUZZTIME) ./reference/provider

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -87,6 +88,11 @@ func (c *Config) validate() error {
 	for _, cl := range c.Clients {
 		if cl.ID == "" {
 			return errors.New("provider: a client has an empty id")
+		}
+		// A token carries the client id and its scope (tokens.go) and must stay under
+		// maxTokenBytes once encoded.
+		if len(cl.ID) > 255 || len(cl.ID)+len(strings.Join(cl.Scopes, " ")) > maxClaimBytes {
+			return fmt.Errorf("provider: client %q: the id (at most 255 bytes) and all its scopes together must fit in %d bytes", cl.ID, maxClaimBytes)
 		}
 		if seen[cl.ID] {
 			return fmt.Errorf("provider: client id %q is registered twice", cl.ID)

@@ -40,9 +40,14 @@ func handlePublic(w http.ResponseWriter, _ *http.Request) {
 	_, _ = io.WriteString(w, "moo")
 }
 
-// handleRead answers {"resource": <last written value, or null>}.
+// handleRead answers {"resource": <last written value, or null>}. The stored value is already
+// valid JSON (readValue checked it), so it is written as it is rather than encoded again.
 func (p *Provider) handleRead(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]json.RawMessage{"resource": p.resource.get()})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, `{"resource":`)
+	_, _ = w.Write(p.resource.get())
+	_, _ = io.WriteString(w, "}\n")
 }
 
 // handleWrite stores the value of {"value": …} (or of a form field value) and answers

@@ -280,7 +280,7 @@ func (p *Provider) shapeError(re *oauth2errors.Response) {
 	case re.StatusCode == http.StatusTooManyRequests: // a lockout (throttle.go), set by internalError
 	case re.Error == oauth2errors.ErrInvalidClient:
 		re.StatusCode = http.StatusUnauthorized
-		re.SetHeader("WWW-Authenticate", `Basic realm="`+p.realm+`", charset="UTF-8"`)
+		re.SetHeader("WWW-Authenticate", "Basic realm="+quote(p.realm)+`, charset="UTF-8"`)
 	case re.Error == oauth2errors.ErrServerError:
 		re.StatusCode = http.StatusInternalServerError
 	case re.Error == oauth2errors.ErrTemporarilyUnavailable:

@@ -33,9 +33,14 @@ const (
 	tokenVersion  = 1
 	nonceSize     = 32
 	maxTokenBytes = 1024
+	// maxClaimBytes bounds a client's id and scopes, so that every token it can be issued fits
+	// in maxTokenBytes: (1+8+8+32+1+maxClaimBytes)·4/3 + 1 + 43 ≤ 1024.
+	maxClaimBytes = 680
 )
 
-var b64 = base64.RawURLEncoding
+// Strict: the unused low bits of the last character must be zero, so each token has one
+// spelling (otherwise a token would be accepted in 64 forms).
+var b64 = base64.RawURLEncoding.Strict()
 
 // tokenCodec implements oauth2.AccessGenerate (issue) and oauth2.TokenStore (look-up).
 type tokenCodec struct {

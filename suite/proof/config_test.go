@@ -128,3 +128,44 @@ func TestTargetDescriptionFile(t *testing.T) {
 		}
 	})
 }
+
+// mayOnly are the requirement IDs whose specs only record what the provider does (MAY rows):
+// there is nothing for a fault to break.
+var mayOnly = map[string]string{
+	"C-6749-2.3.1-c": "body credentials are optional; the spec records whether they are accepted",
+	"C-6749-3.3-c":   "the server may narrow or ignore the requested scope; the spec records which",
+	"C-6750-2.2-a":   "form-body tokens are optional; the spec records whether they are read",
+	"C-6750-2.3-a":   "query tokens are optional; the spec records whether they are read",
+	"C-6750-3-g":     "realm, scope, error_description and error_uri are optional; the spec records them",
+}
+
+// Every requirement the suite covers has a fault in the catalogue that breaks it, unless it is a
+// MAY the suite only records.
+func TestEveryCoveredRuleHasAFault(t *testing.T) {
+	run := runSuite(t, 60*time.Second, "-ginkgo.dry-run")
+	covered := map[string]bool{}
+	for _, s := range run.specs {
+		for _, l := range s.Labels() {
+			if strings.HasPrefix(l, "C-") || strings.HasPrefix(l, "S2S-") {
+				covered[l] = true
+			}
+		}
+	}
+	broken := map[string]bool{}
+	for _, f := range catalogue {
+		broken[f.breaks] = true
+	}
+	for id := range covered {
+		if !broken[id] && mayOnly[id] == "" {
+			t.Errorf("no fault breaks %s, which the suite covers", id)
+		}
+	}
+	for id := range mayOnly {
+		if !covered[id] {
+			t.Errorf("%s is listed as a MAY the suite records, but no spec carries it", id)
+		}
+	}
+	if len(covered) < 70 {
+		t.Errorf("only %d requirement IDs are covered", len(covered))
+	}
+}

@@ -57,6 +57,9 @@ type Target struct {
 	Resources []Resource `yaml:"resources"`
 	// MaxExpiryWait bounds how long the expiry check waits for a short-lived token to expire.
 	MaxExpiryWait time.Duration `yaml:"max_expiry_wait"`
+	// Load is how many concurrent requests the load checks send. Zero leaves them out; bundled
+	// mode defaults to 16, other providers opt in.
+	Load int `yaml:"load"`
 }
 
 // Credentials are a client's id and secret.
@@ -125,6 +128,7 @@ func init() {
 		"token lifetime in seconds the target pins (bundled: 3600); 0 accepts any positive lifetime")
 	flag.BoolVar(&target.Strict, "strict", envBool("STRICT"), "fail on warnings (SHOULD-level requirements) too")
 	flag.StringVar(&target.CAFile, "ca-file", env("CA_FILE", ""), "PEM file of certificate authorities to trust besides the system's")
+	flag.IntVar(&target.Load, "load", envInt("LOAD", 0), "concurrent requests of the load checks (label load); 0 leaves them out (bundled: 16)")
 }
 
 func env(name, def string) string {
@@ -159,7 +163,7 @@ var flagEnvNames = map[string]string{
 	"provider-url": "PROVIDER_URL", "client-id": "CLIENT_ID", "client-secret": "CLIENT_SECRET",
 	"token-path": "TOKEN_PATH", "public-path": "PUBLIC_PATH", "read-path": "READ_PATH",
 	"write-path": "WRITE_PATH", "request-timeout": "REQUEST_TIMEOUT", "expires-in": "EXPIRES_IN",
-	"strict": "STRICT", "ca-file": "CA_FILE",
+	"strict": "STRICT", "ca-file": "CA_FILE", "load": "LOAD",
 }
 
 // configure reads the description file, lays the flags and variables that were given over it,
@@ -213,6 +217,9 @@ func configure() error {
 	if present["strict"] && !keep("strict") {
 		target.Strict = file.Strict
 	}
+	if present["load"] && !keep("load") {
+		target.Load = file.Load
+	}
 	target.Clients, target.Scopes, target.Resources, target.MaxExpiryWait = file.Clients, file.Scopes, file.Resources, file.MaxExpiryWait
 	return target.validate()
 }
@@ -236,6 +243,9 @@ func bundledTarget(t Target) Target {
 	}
 	if !flagOrEnvGiven("expires-in") {
 		t.ExpiresIn = int(provider.DefaultTokenLifetime / time.Second)
+	}
+	if !flagOrEnvGiven("load") {
+		t.Load = 16
 	}
 	return t
 }
@@ -275,6 +285,9 @@ func (t Target) validate() error {
 	}
 	if t.ExpiresIn < 0 {
 		return fmt.Errorf("--expires-in must not be negative")
+	}
+	if t.Load < 0 || t.Load > 1000 {
+		return fmt.Errorf("--load must be between 0 and 1000, not %d", t.Load)
 	}
 	if t.Client.ID == "" || t.Client.Secret == "" {
 		return errors.New("--client-id and --client-secret must not be empty")

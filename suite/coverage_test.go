@@ -38,7 +38,7 @@ func coverage(r Report) string {
 	}
 	var b strings.Builder
 	b.WriteString("\nchecklist coverage, counted from the suite's spec labels\n")
-	for _, doc := range []string{"scenario", "RFC 6749", "RFC 6750"} {
+	for _, doc := range []string{"scenario", "load", "RFC 6749", "RFC 6750"} {
 		var covered, missing, na []string
 		for _, req := range requirementList {
 			if req.Doc != doc {

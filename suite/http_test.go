@@ -63,8 +63,12 @@ type exchange struct {
 }
 
 // exchanges holds the current spec's exchanges. Ginkgo runs one spec at a time per process, and
-// the top-level BeforeEach resets it.
-var exchanges []*exchange
+// the top-level BeforeEach resets it; a spec may send concurrently (the load specs), hence the
+// lock.
+var (
+	exchangesMu sync.Mutex
+	exchanges   []*exchange
+)
 
 // httpClient is set up in SynchronizedBeforeSuite, once the configuration is known.
 var httpClient *http.Client
@@ -138,7 +142,9 @@ func trySend(ctx context.Context, r request) (*http.Response, error) {
 		return nil, err
 	}
 	x := &exchange{note: r.Note, req: req, reqBody: body}
+	exchangesMu.Lock()
 	exchanges = append(exchanges, x)
+	exchangesMu.Unlock()
 	GinkgoWriter.Printf("[Consumer]: %s %s%s\n", strings.ToLower(req.Method), r.Path, noteSuffix(r.Note))
 
 	if silentProvider.tripped() {
@@ -290,6 +296,8 @@ func describeTransportError(err error) string {
 
 // transcript renders the current spec's exchanges in full, with credentials and tokens redacted.
 func transcript() string {
+	exchangesMu.Lock()
+	defer exchangesMu.Unlock()
 	var b strings.Builder
 	for i, x := range exchanges {
 		if i > 0 {
@@ -350,6 +358,7 @@ func oneLine(s string, max int) string {
 var redactor = &secretRedactor{}
 
 type secretRedactor struct {
+	mu      sync.RWMutex
 	secrets []string
 }
 
@@ -362,7 +371,9 @@ var (
 // add registers a secret to be masked wherever it appears.
 func (r *secretRedactor) add(secret string) {
 	if len(secret) >= 4 {
+		r.mu.Lock()
 		r.secrets = append(r.secrets, secret, url.QueryEscape(secret))
+		r.mu.Unlock()
 	}
 }
 
@@ -374,6 +385,8 @@ func (r *secretRedactor) learn(body []byte) {
 }
 
 func (r *secretRedactor) mask(s string) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	for _, secret := range r.secrets {
 		if secret != "" {
 			s = strings.ReplaceAll(s, secret, "[redacted]")

@@ -25,6 +25,7 @@ const (
 	entryWarning   = "ccconform:warning"
 	entryInfo      = "ccconform:info"
 	entryExchanges = "HTTP exchanges (credentials and tokens redacted)"
+	entryLatency   = "latency"
 )
 
 // finding is the value of a warning or information report entry.
@@ -69,7 +70,9 @@ func indent(s, prefix string) string {
 // Every spec carries at least one requirement ID and exactly one level; a spec without them
 // refuses to run. The project's tests check the same over a dry run of the whole suite.
 var _ = BeforeEach(func() {
+	exchangesMu.Lock()
 	exchanges = nil
+	exchangesMu.Unlock()
 	var ids, levels int
 	for _, l := range CurrentSpecReport().Labels() {
 		if _, ok := requirements[l]; ok {
@@ -105,7 +108,7 @@ type levelCounts struct{ passed, warned, failed, skipped int }
 
 func summarize(r Report) string {
 	counts := map[string]*levelCounts{}
-	var warnings, skips, observed []string
+	var warnings, skips, observed, latencies []string
 	for _, s := range r.SpecReports {
 		if s.LeafNodeType != types.NodeTypeIt {
 			continue
@@ -121,6 +124,11 @@ func summarize(r Report) string {
 			// not selected (label filter, focus): neither run nor skipped by the suite
 			continue
 		case s.State.Is(types.SpecStatePassed):
+			for _, e := range s.ReportEntries {
+				if e.Name == entryLatency {
+					latencies = append(latencies, "  "+e.StringRepresentation())
+				}
+			}
 			for _, o := range findings(s, entryInfo) {
 				observed = append(observed, fmt.Sprintf("  %s  %s", o.ID, o.Message))
 			}
@@ -157,8 +165,11 @@ func summarize(r Report) string {
 	if len(warnings) > 0 {
 		fmt.Fprintf(&b, "Warnings (%d; each fails the run under --strict):\n%s\n", len(warnings), strings.Join(warnings, "\n"))
 	}
+	if len(latencies) > 0 {
+		fmt.Fprintf(&b, "Latency under load:\n%s\n", strings.Join(latencies, "\n"))
+	}
 	if len(observed) > 0 {
-		fmt.Fprintf(&b, "Observed (optional behaviour, MAY):\n%s\n", strings.Join(observed, "\n"))
+		fmt.Fprintf(&b, "Observed (information):\n%s\n", strings.Join(observed, "\n"))
 	}
 	if len(skips) > 0 {
 		fmt.Fprintf(&b, "Skipped (%d):\n%s\n", len(skips), strings.Join(skips, "\n"))

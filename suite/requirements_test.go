@@ -10,8 +10,8 @@ import (
 // their failure messages quote String().
 type requirement struct {
 	ID string
-	// Doc is the document: "RFC 6749", "RFC 6750", or "scenario" for the documented
-	// server-to-server scenario.
+	// Doc is the document: "RFC 6749", "RFC 6750", "scenario" for the documented
+	// server-to-server scenario, or "load" for the project's load checks.
 	Doc string
 	// Section is the primary section; the label is "rfc6749:5.2" and so on.
 	Section string
@@ -28,8 +28,11 @@ type requirement struct {
 // String is how a failure names the rule: document, section, level, ID and the requirement.
 func (r requirement) String() string {
 	doc := r.Doc
-	if doc == "scenario" {
+	switch doc {
+	case "scenario":
 		return fmt.Sprintf("documented scenario, step %s (%s, %s): %s", r.Section, r.Level, r.ID, r.Summary)
+	case "load":
+		return fmt.Sprintf("load check (%s, %s): %s", r.Level, r.ID, r.Summary)
 	}
 	return fmt.Sprintf("%s §%s (%s, %s): %s", doc, r.Section, r.Level, r.ID, r.Summary)
 }
@@ -94,6 +97,10 @@ var requirementList = []requirement{
 	{ID: "S2S-6", Doc: "scenario", Section: "6", Level: "MUST", Summary: "a write with a made-up token is refused with 401 and invalid_token"},
 	{ID: "S2S-7", Doc: "scenario", Section: "7", Level: "MUST", Summary: "an authenticated write, even with a token granted only read, answers 200 and resource created"},
 	{ID: "S2S-8", Doc: "scenario", Section: "8", Level: "MUST", Summary: "an authenticated read returns the value the write stored"},
+
+	// The project's load checks (label load): not RFC rules, but what any provider must survive.
+	{ID: "L-1", Doc: "load", Section: "token", Level: "MUST", Summary: "concurrent token requests all succeed, never with a 5xx, and every token issued is distinct"},
+	{ID: "L-2", Doc: "load", Section: "resource", Level: "MUST", Summary: "concurrent requests with valid Bearer tokens are all served, never with a 5xx"},
 
 	// 2.A RFC 6749.
 	{ID: "C-6749-2.3-a", Doc: "RFC 6749", Section: "2.3", Level: "MUST", Derived: true, Summary: "a client uses one authentication method per request; two at once is invalid_request"},

@@ -62,7 +62,7 @@ func TestEverySpecIsLabelled(t *testing.T) {
 		n++
 		var ids, levels int
 		for _, l := range s.Labels() {
-			if strings.HasPrefix(l, "C-") || strings.HasPrefix(l, "S2S-") {
+			if isRequirementID(l) {
 				ids++
 			}
 			if strings.HasPrefix(l, "level:") {
@@ -76,6 +76,11 @@ func TestEverySpecIsLabelled(t *testing.T) {
 	if n == 0 {
 		t.Fatal("the dry run listed no spec")
 	}
+}
+
+// isRequirementID: checklist rows (C-…), scenario steps (S2S-n) and load checks (L-n).
+func isRequirementID(label string) bool {
+	return strings.HasPrefix(label, "C-") || strings.HasPrefix(label, "S2S-") || strings.HasPrefix(label, "L-")
 }
 
 // closedPort returns a loopback address where nothing listens.
@@ -146,7 +151,7 @@ func TestEveryCoveredRuleHasAFault(t *testing.T) {
 	covered := map[string]bool{}
 	for _, s := range run.specs {
 		for _, l := range s.Labels() {
-			if strings.HasPrefix(l, "C-") || strings.HasPrefix(l, "S2S-") {
+			if isRequirementID(l) {
 				covered[l] = true
 			}
 		}

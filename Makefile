@@ -13,7 +13,7 @@ GINKGO_FLAGS ?=
 SUITE_FLAGS ?=
 REPORTS ?= reports
 
-.PHONY: test conformance strict reports proof reference consumer vet fmt coverage
+.PHONY: test conformance strict reports proof reference consumer vet fmt coverage speed
 
 test:
 	go test ./...
@@ -73,3 +73,6 @@ fuzz:
 	go test -run='^$$' -fuzz='^FuzzBearerChallenge$$' -fuzztime=$(FUZZTIME) ./reference/provider
 	go test -run='^$$' -fuzz='^FuzzTokenRequest$$' -fuzztime=$(FUZZTIME) ./reference/provider
 	go test -run='^$$' -fuzz='^FuzzBearerRequest$$' -fuzztime=$(FUZZTIME) ./reference/provider
+
+speed:
+	go test -count=1 -v -run 'TestSuiteSpeed' ./suite/proof | grep -E 'speed_test|^(ok|FAIL|---)'

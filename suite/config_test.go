@@ -103,10 +103,9 @@ type Resource struct {
 // target is the configuration of this run.
 var target Target
 
-// configFile is --target-config; configErr is what configure found wrong.
+// configFile is --target-config.
 var (
 	configFile string
-	configErr  error
 	fromEnv    = map[string]bool{}
 )
 
@@ -167,8 +166,12 @@ var flagEnvNames = map[string]string{
 }
 
 // configure reads the description file, lays the flags and variables that were given over it,
-// and validates the result. It runs on every process before the specs.
+// reads --expected-failures, and validates the result. It runs on every process before the
+// specs.
 func configure() error {
+	if err := loadExpectedFailures(); err != nil {
+		return err
+	}
 	if configFile == "" {
 		return target.validate()
 	}

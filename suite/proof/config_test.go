@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,8 +32,8 @@ func TestBadConfigurationFailsFast(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
 			run := runSuite(t, 30*time.Second, c.args...)
-			if run.exitCode == 0 {
-				t.Fatalf("the suite passed:\n%s", run.output)
+			if run.exitCode != 2 {
+				t.Fatalf("exit %d, not 2 (nothing tested):\n%s", run.exitCode, run.output)
 			}
 			if !strings.Contains(run.output, c.want) {
 				t.Errorf("the output does not say %q:\n%s", c.want, run.output)
@@ -173,4 +174,69 @@ func TestEveryCoveredRuleHasAFault(t *testing.T) {
 	if len(covered) < 70 {
 		t.Errorf("only %d requirement IDs are covered", len(covered))
 	}
+}
+
+// A run that tests nothing fails: a label filter that selects no spec is a mistake, not a pass.
+func TestARunThatTestsNothingFails(t *testing.T) {
+	flags := startReference(t, nil)
+	run := runSuite(t, 60*time.Second, append(flags, "-ginkgo.label-filter=no-such-label")...)
+	if run.exitCode == 0 || !strings.Contains(run.output, "no spec ran, so nothing was tested") {
+		t.Errorf("exit %d:\n%s", run.exitCode, lastLines(run.output, 20))
+	}
+}
+
+// The conformance summary: one row per requirement, grouped by section, failures first, in
+// Markdown and HTML.
+func TestConformanceSummary(t *testing.T) {
+	dir := t.TempDir()
+	md, html := filepath.Join(dir, "summary.md"), filepath.Join(dir, "summary.html")
+	flags := serveTLS(t, referenceHandler(t, editResponses(isGoodBasic, when(200, delHeader("Cache-Control")))))
+	run := runSuite(t, 60*time.Second, append(flags, "-ginkgo.label-filter=!slow", "-summary-md="+md, "-summary-html="+html)...)
+	if run.exitCode == 0 {
+		t.Fatal("the faulty provider passed")
+	}
+	m, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(m)
+	// Sections with a failure come first: the first section has one, and §5.1's comes before
+	// the first section that has none.
+	sections := strings.Split(text, "\n## ")[1:]
+	firstClean := len(sections)
+	for i, s := range sections {
+		if !strings.Contains(s, "❌ failed") {
+			firstClean = i
+			break
+		}
+	}
+	if firstClean == 0 || !slices.ContainsFunc(sections[:firstClean], func(s string) bool { return strings.HasPrefix(s, "RFC 6749 §5.1\n") }) {
+		t.Errorf("the failing sections do not come first: %q", firstLinesOf(sections))
+	}
+	for _, want := range []string{
+		"| ❌ failed | [C-6749-5.1-g](https://www.rfc-editor.org/rfc/rfc6749#section-5.1) | MUST |",
+		"| ✅ passed | [C-6750-2.1-b](https://www.rfc-editor.org/rfc/rfc6750#section-2.1) | MUST |",
+		"| ✅ passed | S2S-1 | MUST |",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the Markdown summary lacks %q", want)
+		}
+	}
+	h, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<!DOCTYPE html>", `<tr class="failed">`, `href="https://www.rfc-editor.org/rfc/rfc6749#section-5.1"`} {
+		if !strings.Contains(string(h), want) {
+			t.Errorf("the HTML summary lacks %q", want)
+		}
+	}
+}
+
+func firstLinesOf(sections []string) []string {
+	out := make([]string, len(sections))
+	for i, s := range sections {
+		out[i] = firstLine(s)
+	}
+	return out
 }

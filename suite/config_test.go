@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -169,6 +170,8 @@ var flagEnvNames = map[string]string{
 // reads --expected-failures, and validates the result. It runs on every process before the
 // specs.
 func configure() error {
+	configFile, expectedFailuresFile, target.CAFile = inputPath(configFile), inputPath(expectedFailuresFile), inputPath(target.CAFile)
+	summaryMarkdownFile, summaryHTMLFile = outputPath(summaryMarkdownFile), outputPath(summaryHTMLFile)
 	if err := loadExpectedFailures(); err != nil {
 		return err
 	}
@@ -225,6 +228,48 @@ func configure() error {
 	}
 	target.Clients, target.Scopes, target.Resources, target.MaxExpiryWait = file.Clients, file.Scopes, file.Resources, file.MaxExpiryWait
 	return target.validate()
+}
+
+// Paths given on the command line are the user's, relative to where they ran the command; but
+// `go tool ginkgo ./suite` and `go test` run the suite in its package directory. inputPath
+// finds a relative input file there or in the nearest directory above that has it;
+// outputPath writes relative to the module root when the suite runs inside its module (the
+// prebuilt binary, run elsewhere, uses the working directory).
+func inputPath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			return filepath.Join(dir, p)
+		}
+		if filepath.Dir(dir) == dir {
+			return p
+		}
+	}
+}
+
+func outputPath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	for dir := wd; filepath.Dir(dir) != dir; dir = filepath.Dir(dir) {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			if strings.Contains(string(data), "module github.com/ccconform/ccconform\n") {
+				return filepath.Join(dir, p)
+			}
+			break
+		}
+	}
+	return p
 }
 
 // bundledTarget describes the bundled reference: its fixture clients, scopes and resources, as

@@ -217,8 +217,7 @@ func rsBeSuccess() types.GomegaMatcher {
 // rsExpectInvalidRequest: 400 and error="invalid_request" in the Bearer challenge (RFC 6750
 // §3.1).
 func rsExpectInvalidRequest(g Gomega, res *http.Response) {
-	g.Expect(res).To(HaveHTTPStatus(http.StatusBadRequest), "invalid_request goes with 400")
-	g.Expect(res).To(HaveBearerAttribute("error", "invalid_request"))
+	rsExpectCodeAndStatus(g, res, "invalid_request", http.StatusBadRequest)
 }
 
 // rsSaysInvalidToken: the refusal reports invalid_token, in its challenge or its body.

@@ -60,7 +60,9 @@ func (p *Provider) handleWrite(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &tooBig) {
 			status = http.StatusRequestEntityTooLarge
 		}
-		writeJSON(w, status, map[string]string{"error": "invalid_request", "error_description": err.Error()})
+		// The application's own refusal: a message, as its success is, not an OAuth error code,
+		// which would read as the Bearer middleware's.
+		writeJSON(w, status, map[string]string{"message": err.Error()})
 		return
 	}
 	p.resource.set(value)

@@ -3,7 +3,6 @@ package suite
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -97,10 +96,6 @@ var _ = Describe("RFC 6749 §3.3: access token scope", func() {
 			}
 		}, SpecTimeout(target.specTimeout(2)))
 })
-
-// scopeSyntax is RFC 6749 §3.3's scope: scope-tokens of %x21 / %x23-5B / %x5D-7E, separated by
-// single spaces.
-var scopeSyntax = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$`)
 
 // scopeSpecSuccess returns the members of a successful token response, or skips the spec: a scope
 // rule has nothing to look at without one, and the §5.1 specs report why there is none.

@@ -132,6 +132,13 @@ func parseTokenResponse(res *http.Response) (issuedToken, string) {
 // bearer is the Authorization value that presents the token.
 func (t issuedToken) bearer() string { return "Bearer " + t.AccessToken }
 
+// scopeTokens is a scope attribute: scope tokens (%x21 / %x23-5B / %x5D-7E) separated by single
+// spaces (RFC 6750 §3, RFC 6749 §3.3).
+const scopeTokens = `^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$`
+
+// scopeSyntax is RFC 6749 §3.3's scope syntax, which the scope attribute of RFC 6750 §3 shares.
+var scopeSyntax = regexp.MustCompile(scopeTokens)
+
 // errorCharset is the character set of error and error_description: %x20-21 / %x23-5B /
 // %x5D-7E (RFC 6749 §5.2, Appendix A.7 and A.8; RFC 6750 §3 uses the same sets).
 var errorCharset = regexp.MustCompile(`^[\x20-\x21\x23-\x5B\x5D-\x7E]*$`)
@@ -204,20 +211,27 @@ func expectBearerRefusal(res *http.Response) {
 	for _, name := range []string{"realm", "scope", "error", "error_description", "error_uri"} {
 		Expect(c.Count(name)).To(BeNumerically("<=", 1), per("C-6750-3-d", name+" appears more than once"))
 	}
+	expectChallengeAttributeSyntax(c)
+	if code, ok := c.Param("error"); ok {
+		Expect(code).To(BeElementOf(bearerErrorCodes), per("C-6750-3.1-a"))
+	}
+}
+
+// expectChallengeAttributeSyntax: the attributes of a Bearer challenge keep to their syntax
+// (RFC 6750 §3).
+func expectChallengeAttributeSyntax(c httpauth.Challenge) {
+	GinkgoHelper()
 	for _, p := range c.Params {
 		switch strings.ToLower(p.Name) {
 		case "error", "error_description":
 			Expect(p.Value).To(MatchRegexp(errorCharset.String()), per("C-6750-3-e", p.Name+" has characters outside %x20-21 / %x23-5B / %x5D-7E"))
 		case "error_uri":
 			Expect(p.Value).To(MatchRegexp(errorURICharset.String()), per("C-6750-3-e", "error_uri has characters outside %x21 / %x23-5B / %x5D-7E"))
+			_, err := url.Parse(p.Value)
+			Expect(err).NotTo(HaveOccurred(), per("C-6750-3-e", "error_uri is not a URI reference"))
 		case "scope":
-			for _, s := range strings.Split(p.Value, " ") {
-				Expect(s).To(MatchRegexp(`^[\x21\x23-\x5B\x5D-\x7E]+$`), per("C-6750-3-e", "scope is not space-separated scope tokens"))
-			}
+			Expect(p.Value).To(MatchRegexp(scopeTokens), per("C-6750-3-e", "scope is not scope tokens separated by single spaces"))
 		}
-	}
-	if code, ok := c.Param("error"); ok {
-		Expect(code).To(BeElementOf(bearerErrorCodes), per("C-6750-3.1-a"))
 	}
 }
 

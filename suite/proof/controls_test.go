@@ -172,7 +172,7 @@ func ctlLenientBasic(raw string) (string, string, bool) {
 // ctlPublicClient: a token request from the public fixture client, with Basic or in the body.
 func ctlPublicClient(r *http.Request) bool {
 	id, _ := basicClientID(r)
-	return tokenPOST(r) && (id == provider.FixturePublic.ID || rqForm(r).Get("client_id") == provider.FixturePublic.ID)
+	return tokenPOST(r) && (id == provider.FixturePublic.ID || formOf(r).Get("client_id") == provider.FixturePublic.ID)
 }
 
 // ctlLockout counts, per client id, the token requests with HTTP Basic that the reference

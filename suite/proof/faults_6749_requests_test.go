@@ -1,9 +1,7 @@
 package proof
 
 import (
-	"bytes"
 	"encoding/base64"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,12 +46,12 @@ var _ = register([]fault{
 	// §2.3.1: credentials never come from the URI.
 	{name: "client credentials are taken from the query string", breaks: "C-6749-2.3.1-d", soft: true,
 		wrap: editRequests(and(tokenPOST, func(r *http.Request) bool { return r.URL.Query().Has("client_id") }), func(r *http.Request) {
-			v := rqForm(r)
+			v := formOf(r)
 			for k, vs := range r.URL.Query() {
 				v[k] = vs
 			}
 			r.URL.RawQuery = ""
-			rqSetForm(r, v)
+			setForm(r, v)
 		})},
 
 	// §2.3.1: brute-force protection.
@@ -77,7 +75,7 @@ var _ = register([]fault{
 			v := r.URL.Query()
 			r.Method, r.URL.RawQuery = http.MethodPost, ""
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			rqSetForm(r, v)
+			setForm(r, v)
 		})},
 
 	// §3.2: an empty parameter is an omitted one.
@@ -125,14 +123,14 @@ var _ = register([]fault{
 	// §4.4: confidential clients only.
 	{name: "a public client gets a token", breaks: "C-6749-4.4-a", soft: true,
 		wrap: editRequests(tokenPOST, func(r *http.Request) {
-			v := rqForm(r)
+			v := formOf(r)
 			id, _, _ := rqBasicCredentials(r)
 			if id != provider.FixturePublic.ID && v.Get("client_id") != provider.FixturePublic.ID {
 				return
 			}
 			v.Del("client_id")
 			r.Header.Set("Authorization", goodBasic)
-			rqSetForm(r, v)
+			setForm(r, v)
 		})},
 
 	// §4.4.2: grant_type.
@@ -158,10 +156,10 @@ var _ = register([]fault{
 	// §4.4.2: the client is authenticated.
 	{name: "a client_id alone in the body authenticates", breaks: "C-6749-4.4.2-c",
 		wrap: editRequests(and(tokenPOST, withoutAuthorization), func(r *http.Request) {
-			v := rqForm(r)
+			v := formOf(r)
 			if v.Get("client_id") == provider.DemoClientID && !v.Has("client_secret") {
 				v.Set("client_secret", provider.DemoClientSecret)
-				rqSetForm(r, v)
+				setForm(r, v)
 			}
 		})},
 	{name: "an unknown client id is invalid_request", breaks: "C-6749-4.4.2-c", also: []string{"C-6749-5.2-d"},
@@ -192,34 +190,17 @@ var _ = register([]fault{
 		wrap: editResponses(tokenPOST, when(http.StatusOK, setMember("refresh_token", "r3fr3sh-everywhere")))},
 })
 
-// rqForm reads a request's form body and puts the body back, so the reference still reads it.
-func rqForm(r *http.Request) url.Values {
-	if r.Body == nil {
-		return url.Values{}
-	}
-	b, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	v, _ := url.ParseQuery(string(b))
-	return v
-}
-
-// rqSetForm replaces a request's body with the encoded form.
-func rqSetForm(r *http.Request, v url.Values) {
-	b := v.Encode()
-	r.Body, r.ContentLength = io.NopCloser(strings.NewReader(b)), int64(len(b))
-}
-
 // rqFormHas matches requests whose form body satisfies pred.
 func rqFormHas(pred func(url.Values) bool) func(*http.Request) bool {
-	return func(r *http.Request) bool { return pred(rqForm(r)) }
+	return func(r *http.Request) bool { return pred(formOf(r)) }
 }
 
 // rqEditForm lets edit change the form body of matching requests.
 func rqEditForm(match func(*http.Request) bool, edit func(url.Values)) func(http.Handler) http.Handler {
 	return editRequests(match, func(r *http.Request) {
-		v := rqForm(r)
+		v := formOf(r)
 		edit(v)
-		rqSetForm(r, v)
+		setForm(r, v)
 	})
 }
 

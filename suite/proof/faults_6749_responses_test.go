@@ -5,10 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -153,34 +151,22 @@ var _ = register([]fault{
 		wrap: respAliasTokens(func(int) string { return respRandomAlias(18) })},
 })
 
-// respBodyForm reads a form-encoded request body and puts it back for the handler.
-func respBodyForm(r *http.Request) url.Values {
-	if r.Body == nil {
-		return url.Values{}
-	}
-	b, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	v, _ := url.ParseQuery(string(b))
-	return v
-}
-
 // respSetBodyForm changes (or, with an empty value, removes) one parameter of a form body.
 func respSetBodyForm(r *http.Request, name, value string) {
-	v := respBodyForm(r)
+	v := formOf(r)
 	if value == "" {
 		v.Del(name)
 	} else {
 		v.Set(name, value)
 	}
-	b := v.Encode()
-	r.Body, r.ContentLength = io.NopCloser(strings.NewReader(b)), int64(len(b))
+	setForm(r, v)
 }
 
 // respEchoScope answers invalid_scope with an error_description that quotes the requested scope
 // as it came, quotes and backslashes included.
 func respEchoScope(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scope := respBodyForm(r).Get("scope")
+		scope := formOf(r).Get("scope")
 		editResponses(tokenPOST, respWithErrorCode("invalid_scope", func(_ *http.Request, res *response) {
 			m := res.object()
 			m["error_description"] = "the scope " + scope + " is not allowed"
@@ -189,15 +175,15 @@ func respEchoScope(next http.Handler) http.Handler {
 	})
 }
 
-func respWithoutScope(r *http.Request) bool { return respBodyForm(r).Get("scope") == "" }
+func respWithoutScope(r *http.Request) bool { return formOf(r).Get("scope") == "" }
 
 func respWithMalformedScope(r *http.Request) bool {
-	return strings.ContainsAny(respBodyForm(r).Get("scope"), "\"\\")
+	return strings.ContainsAny(formOf(r).Get("scope"), "\"\\")
 }
 
 func respWithScopeToken(scope string) func(*http.Request) bool {
 	return func(r *http.Request) bool {
-		for _, s := range strings.Fields(respBodyForm(r).Get("scope")) {
+		for _, s := range strings.Fields(formOf(r).Get("scope")) {
 			if s == scope {
 				return true
 			}
@@ -275,7 +261,7 @@ func respNarrowScope(edit func(asked, granted string, r *response)) func(http.Ha
 				next.ServeHTTP(w, r)
 				return
 			}
-			asked := respBodyForm(r).Get("scope")
+			asked := formOf(r).Get("scope")
 			var kept []string
 			for _, s := range strings.Fields(asked) {
 				if s != "admin" {

@@ -1,8 +1,10 @@
 package proof
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -167,6 +169,23 @@ func isFixtureClient(id string) bool {
 		}
 	}
 	return false
+}
+
+// formOf reads a request's form body and puts the body back, so the reference still reads it.
+func formOf(r *http.Request) url.Values {
+	if r.Body == nil {
+		return url.Values{}
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	v, _ := url.ParseQuery(string(b))
+	return v
+}
+
+// setForm replaces a request's body with the encoded form.
+func setForm(r *http.Request, v url.Values) {
+	b := v.Encode()
+	r.Body, r.ContentLength = io.NopCloser(strings.NewReader(b)), int64(len(b))
 }
 
 // Edits of a captured response.

@@ -235,14 +235,19 @@ func BenchmarkReadResource(b *testing.B) {
 	authz := "Bearer " + benchIssue(b, h, "read")
 	b.ReportAllocs()
 	for b.Loop() {
-		r := httptest.NewRequest(http.MethodGet, PathReadResource, nil)
-		r.Header.Set("Authorization", authz)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		if rec.Code != http.StatusOK {
+		if rec := benchRead(h, authz); rec.Code != http.StatusOK {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+// benchRead is one GET /read-resource with the Authorization value.
+func benchRead(h http.Handler, authz string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, PathReadResource, nil)
+	r.Header.Set("Authorization", authz)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
 }
 
 func BenchmarkReadResourceParallel(b *testing.B) {
@@ -251,11 +256,7 @@ func BenchmarkReadResourceParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			r := httptest.NewRequest(http.MethodGet, PathReadResource, nil)
-			r.Header.Set("Authorization", authz)
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
-			if rec.Code != http.StatusOK {
+			if rec := benchRead(h, authz); rec.Code != http.StatusOK {
 				b.Errorf("%d %s", rec.Code, rec.Body)
 				return
 			}
@@ -271,11 +272,7 @@ func BenchmarkReadResourceInvalidToken(b *testing.B) {
 	authz := "Bearer " + benchTamper(token, len(token)-3)
 	b.ReportAllocs()
 	for b.Loop() {
-		r := httptest.NewRequest(http.MethodGet, PathReadResource, nil)
-		r.Header.Set("Authorization", authz)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		if rec.Code != http.StatusUnauthorized {
+		if rec := benchRead(h, authz); rec.Code != http.StatusUnauthorized {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	}

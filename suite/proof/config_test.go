@@ -189,9 +189,10 @@ func TestARunThatTestsNothingFails(t *testing.T) {
 // Markdown and HTML.
 func TestConformanceSummary(t *testing.T) {
 	dir := t.TempDir()
-	md, html := filepath.Join(dir, "summary.md"), filepath.Join(dir, "summary.html")
+	md, html, junit := filepath.Join(dir, "summary.md"), filepath.Join(dir, "summary.html"), filepath.Join(dir, "junit.xml")
 	flags := serveTLS(t, referenceHandler(t, editResponses(isGoodBasic, when(200, delHeader("Cache-Control")))))
-	run := runSuite(t, 60*time.Second, append(flags, "-ginkgo.label-filter=!slow", "-summary-md="+md, "-summary-html="+html)...)
+	run := runSuite(t, 60*time.Second, append(flags, "-ginkgo.label-filter=!slow", "-summary-md="+md, "-summary-html="+html,
+		"-ginkgo.junit-report="+junit)...)
 	if run.exitCode == 0 {
 		t.Fatal("the faulty provider passed")
 	}
@@ -220,6 +221,18 @@ func TestConformanceSummary(t *testing.T) {
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the Markdown summary lacks %q", want)
+		}
+	}
+	// The JUnit report names each spec with its labels (requirement IDs and level) and carries
+	// the failure's rule and its redacted exchange.
+	j, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"C-6749-5.1-g, rfc6749:5.1, level:MUST", `<failure message="RFC 6749 §5.1 (MUST, C-6749-5.1-g)`,
+		"HTTP exchanges (credentials and tokens redacted)", "Authorization: Basic [redacted"} {
+		if !strings.Contains(string(j), want) {
+			t.Errorf("the JUnit report lacks %q", want)
 		}
 	}
 	h, err := os.ReadFile(html)

@@ -47,7 +47,8 @@ var _ = Describe("RFC 6749 §7: accessing protected resources", func() {
 	// is labelled slow; it is skipped when the target declares no short-lived client or its
 	// tokens outlive the expiry wait (max_expiry_wait in --target-config, 5 s by default).
 	It("refuses a short-lived token once it has expired, with 401 and invalid_token",
-		Label("slow"), specLabels("resource", "C-6749-7-a", "C-6750-3.1-c"), func(ctx SpecContext) {
+		// SpecPriority: scheduled first, so that under ginkgo -p its wait overlaps the other specs.
+		Label("slow"), SpecPriority(100), specLabels("resource", "C-6749-7-a", "C-6750-3.1-c"), func(ctx SpecContext) {
 			if target.Clients.ShortLived == nil {
 				Skip("the target declares no short-lived client (clients.short_lived in --target-config), whose token this spec lets expire")
 			}

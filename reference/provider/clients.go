@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
+	"net/netip"
 
 	"github.com/go-oauth2/oauth2/v4"
 	oauth2errors "github.com/go-oauth2/oauth2/v4/errors"
@@ -43,15 +44,15 @@ func (c *registeredClient) mayUse(scope string) bool {
 // a plain error, which the library turns into a 500 server_error; this one answers
 // invalid_client, as RFC 6749 §5.2 requires.
 type clientStore struct {
-	byID     map[string]*registeredClient
-	failures *failureLimiter
+	byID    map[string]*registeredClient
+	guesses *guessThrottle
 	// decoy is verified against when the id is unknown, so that an unknown id and a wrong
 	// secret take the same time.
 	decoy *registeredClient
 }
 
-func newClientStore(clients []Client, failures *failureLimiter) *clientStore {
-	s := &clientStore{byID: map[string]*registeredClient{}, failures: failures}
+func newClientStore(clients []Client, guesses *guessThrottle) *clientStore {
+	s := &clientStore{byID: map[string]*registeredClient{}, guesses: guesses}
 	for _, c := range clients {
 		s.byID[c.ID] = &registeredClient{Client: c, secretDigest: sha256.Sum256([]byte(c.Secret))}
 	}
@@ -67,20 +68,20 @@ func (s *clientStore) GetByID(_ context.Context, id string) (oauth2.ClientInfo, 
 	return nil, oauth2errors.ErrInvalidClient
 }
 
-// authenticate returns the client whose id and secret these are. It fails with invalid_client,
-// or, for a client locked out by too many failures, with 429 and Retry-After.
-func (s *clientStore) authenticate(id, secret string) (*registeredClient, error) {
+// authenticate returns the client whose id and secret these are, sent from src. It fails with
+// invalid_client, or, while this id and source are being slowed down for guessing (throttle.go),
+// with 429 and Retry-After. Registered and unknown ids are treated alike.
+func (s *clientStore) authenticate(id, secret string, src netip.Addr) (*registeredClient, error) {
+	if wait := s.guesses.refusedFor(id, src); wait > 0 {
+		return nil, &oauthError{code: oauth2errors.ErrInvalidClient, status: http.StatusTooManyRequests,
+			retryAfter: wait, description: "too many failed authentications from this address; retry later"}
+	}
 	c, ok := s.byID[id]
 	if !ok {
-		s.decoy.VerifyPassword(secret)
-		return nil, oauth2errors.ErrInvalidClient
+		c = s.decoy
 	}
-	if left, blocked := s.failures.blocked(id); blocked {
-		return nil, &oauthError{code: oauth2errors.ErrInvalidClient, status: http.StatusTooManyRequests,
-			retryAfter: left, description: "too many failed authentications for this client; retry later"}
-	}
-	if !c.VerifyPassword(secret) {
-		s.failures.fail(id)
+	if !c.VerifyPassword(secret) || !ok {
+		s.guesses.failed(id, src, secret)
 		return nil, oauth2errors.ErrInvalidClient
 	}
 	return c, nil

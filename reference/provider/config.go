@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -57,13 +58,40 @@ type Config struct {
 	// Replicas that share a key accept each other's tokens. Nil means a fresh random key, so
 	// tokens die with the process.
 	TokenKey []byte
-	// MaxFailedAuthentications is how many failed authentications of one client within
-	// FailureWindow lock it out until the window ends (RFC 6749 §2.3.1). Zero means 10 in 10 s.
+	// MaxFailedAuthentications is how many distinct wrong secrets one client id may be sent
+	// from one source address before that pair is slowed down (RFC 6749 §2.3.1; throttle.go).
+	// Zero means 10.
 	MaxFailedAuthentications int
-	FailureWindow            time.Duration
-	// Logger receives one line per request (method, path, status, duration) and start-up
-	// notes. It never receives headers, bodies, query strings, secrets or tokens. Nil means
-	// no logging.
+	// GuessDelay is how long a pair that has used up MaxFailedAuthentications is refused (429
+	// with Retry-After) after its next wrong secret; each further one doubles the delay, up to
+	// MaxGuessDelay. Zero means FailureWindow, and when that is zero too, 1 s.
+	GuessDelay time.Duration
+	// FailureWindow is the old name of GuessDelay, honoured when GuessDelay is zero. (It was how
+	// long a client stayed locked out, for everyone; now only the guessing address waits.)
+	FailureWindow time.Duration
+	// MaxGuessDelay is the ceiling of the doubling delay. Zero means 5 minutes.
+	MaxGuessDelay time.Duration
+	// GuessMemory is how long a pair's failures are remembered after its last one (once it is
+	// no longer refused). Zero means an hour.
+	GuessMemory time.Duration
+	// MaxGuessPairs bounds the throttle's table of (client id, source) pairs. Zero means 50,000
+	// (a few MB).
+	MaxGuessPairs int
+	// MaxConnections and MaxConnectionsPerSource bound the connections Serve keeps open, in all
+	// and per source address (an IPv6 source is its /64). At the limit an idle keep-alive
+	// connection is closed to make room, and when none is idle the new connection is. Zero
+	// means DefaultMaxConnections (further limited to three quarters of the process's file
+	// descriptor limit) and DefaultMaxConnectionsPerSource.
+	MaxConnections          int
+	MaxConnectionsPerSource int
+	// AccessLog, when set, receives one line per request (time, method, path, status,
+	// duration), buffered: lines are written when the buffer fills, at least every
+	// 100 ms, and when Serve returns (Provider.FlushAccessLog flushes by hand). Nil means the
+	// lines go to Logger, unbuffered, as before.
+	AccessLog io.Writer
+	// Logger receives start-up notes and, without AccessLog, one line per request (method,
+	// path, status, duration). Neither ever receives headers, bodies, query strings, secrets or
+	// tokens, and a path is clipped to 256 bytes. Nil means no logging.
 	Logger *slog.Logger
 }
 

@@ -69,7 +69,7 @@ func (p *Provider) handleWrite(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"message": "resource created"})
 }
 
-var errNoValue = errors.New("the body must be a JSON object with a value member, or a form with a value field")
+var errNoValue = errors.New("the body must be one JSON object with a value member, or a form with a value field")
 
 func readValue(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -97,6 +97,15 @@ func readValue(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) 
 		return nil, errNoValue
 	}
 	if body.Value == nil {
+		return nil, errNoValue
+	}
+	// One JSON object and nothing after it but white space: {"value":1}{"junk" is not a body
+	// the handler understands, and storing its first half would hide that.
+	if _, err := dec.Token(); err != io.EOF {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, err
+		}
 		return nil, errNoValue
 	}
 	return body.Value, nil

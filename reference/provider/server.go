@@ -2,9 +2,14 @@ package provider
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-oauth2/oauth2/v4/manage"
@@ -29,6 +34,8 @@ type Provider struct {
 	manager  *manage.Manager
 	oauth    *server.Server
 	resource resourceStore
+	access   *bufferedAccessLog          // nil without Config.AccessLog
+	conns    atomic.Pointer[connLimiter] // the running Serve's
 }
 
 // New builds a Provider from cfg.
@@ -40,7 +47,10 @@ func New(cfg Config) (*Provider, error) {
 		cfg.TokenLifetime = DefaultTokenLifetime
 	}
 	p := &Provider{cfg: cfg, realm: cfg.Realm,
-		clients: newClientStore(cfg.Clients, newFailureLimiter(cfg.MaxFailedAuthentications, cfg.FailureWindow))}
+		clients: newClientStore(cfg.Clients, newGuessThrottle(cfg))}
+	if cfg.AccessLog != nil {
+		p.access = newBufferedAccessLog(cfg.AccessLog)
+	}
 	if p.realm == "" {
 		p.realm = "ccconform"
 	}
@@ -85,11 +95,35 @@ func NewHTTPServer(h http.Handler) *http.Server {
 }
 
 // Serve runs the provider on l until ctx ends, then drains in-flight requests for up to
-// drainTimeout.
+// drainTimeout. The connections it keeps are limited (Config.MaxConnections and
+// MaxConnectionsPerSource), and the access log is flushed before it returns.
 func (p *Provider) Serve(ctx context.Context, l net.Listener, drainTimeout time.Duration) error {
+	return p.serve(ctx, l, nil, drainTimeout)
+}
+
+// ServeTLS is Serve over TLS with the given configuration (at least one certificate, or
+// GetCertificate).
+func (p *Provider) ServeTLS(ctx context.Context, l net.Listener, tlsConfig *tls.Config, drainTimeout time.Duration) error {
+	if tlsConfig == nil {
+		return errors.New("provider: ServeTLS needs a TLS configuration")
+	}
+	return p.serve(ctx, l, tlsConfig, drainTimeout)
+}
+
+func (p *Provider) serve(ctx context.Context, l net.Listener, tlsConfig *tls.Config, drainTimeout time.Duration) error {
+	defer p.FlushAccessLog()
+	limited := limitConnections(l, p.cfg.MaxConnections, p.cfg.MaxConnectionsPerSource)
+	p.conns.Store(limited)
 	srv := NewHTTPServer(p.Handler())
+	srv.ConnState = limited.connState
+	srv.ErrorLog = p.httpErrorLog()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	if tlsConfig != nil {
+		srv.TLSConfig = tlsConfig.Clone()
+		go func() { errc <- srv.ServeTLS(limited, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(limited) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -100,34 +134,25 @@ func (p *Provider) Serve(ctx context.Context, l net.Listener, drainTimeout time.
 	return srv.Shutdown(shutdownCtx)
 }
 
-// accessLog logs one line per request: method, path, status and duration. Never the query (it
-// may hold an access_token), headers or bodies.
-func (p *Provider) accessLog(next http.Handler) http.Handler {
-	if p.cfg.Logger == nil {
-		return next
+// ConnectionStats describes the connections of the running Serve (zero before it starts).
+func (p *Provider) ConnectionStats() ConnectionStats {
+	if l := p.conns.Load(); l != nil {
+		return l.stats()
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		p.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)))
-	})
+	return ConnectionStats{}
+}
+
+// httpErrorLog sends net/http's own complaints (failed TLS handshakes, accept errors) to the
+// Logger as warnings, or nowhere without one.
+func (p *Provider) httpErrorLog() *log.Logger {
+	if p.cfg.Logger == nil {
+		return log.New(io.Discard, "", 0)
+	}
+	return slog.NewLogLogger(p.cfg.Logger.Handler(), slog.LevelWarn)
 }
 
 func (p *Provider) log(msg string, args ...any) {
 	if p.cfg.Logger != nil {
 		p.cfg.Logger.Warn(msg, args...)
 	}
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
 }

@@ -158,7 +158,7 @@ func (p *Provider) authenticateClient(r *http.Request) (string, string, error) {
 	default:
 		return "", "", newOAuthError(oauth2errors.ErrInvalidClient, "no client authentication was included")
 	}
-	if _, err := p.clients.authenticate(id, secret); err != nil {
+	if _, err := p.clients.authenticate(id, secret, sourceOf(r.RemoteAddr)); err != nil {
 		return "", "", err
 	}
 	return id, secret, nil

@@ -2,15 +2,24 @@
 // scenario's OAuth 2.0 client credentials provider, done right.
 //
 //	go run ./reference/cmd/provider [--addr localhost:8080] [--env-file .env] [--fixtures]
+//	    [--access-log FILE] [--tls-cert FILE --tls-key FILE | --dev-tls [--dev-tls-dir DIR]]
+//	    [--max-conns N] [--max-conns-per-source N]
 //
 // The client comes from CLIENT_ID and CLIENT_SECRET, in the environment or in the .env file;
 // with neither, the scenario's public demo credentials are used, and the command says so.
 // PORT sets the port when --addr is not given. TOKEN_KEY (base64, at least 32 bytes) sets the
 // token signing key, so that replicas accept each other's tokens.
+//
+// The access log (one line per request: method, clipped path, status, duration) goes to stderr,
+// or to --access-log, through a buffer flushed at least every 100 ms and on shutdown.
+// --tls-cert and --tls-key serve HTTPS with a certificate of your own; --dev-tls makes a
+// throwaway certificate authority and a certificate for localhost, and prints the authority's
+// file, for the conformance suite's --ca-file.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -20,6 +29,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -46,6 +56,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	addr := fs.String("addr", defaultAddr, "address to listen on (host:port; :0 picks a free port); default from PORT")
 	envFile := fs.String("env-file", ".env", "file with CLIENT_ID and CLIENT_SECRET; the environment wins over it")
 	fixtures := fs.Bool("fixtures", false, "also register the conformance suite's fixture clients (public test credentials: see reference/target.yaml)")
+	accessLog := fs.String("access-log", "", "file to append the access log to (default: stderr)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate chain to serve HTTPS with (with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
+	devTLS := fs.Bool("dev-tls", false, "serve HTTPS with a throwaway certificate authority made on start (development only); prints the CA file for the suite's --ca-file")
+	devTLSDir := fs.String("dev-tls-dir", "", "where --dev-tls writes ca.pem (default: a new temporary directory)")
+	maxConns := fs.Int("max-conns", 0, fmt.Sprintf("most connections kept open (default %d, at most 3/4 of the descriptor limit)", provider.DefaultMaxConnections))
+	maxConnsPerSource := fs.Int("max-conns-per-source", 0, fmt.Sprintf("most connections kept open per source address (default %d)", provider.DefaultMaxConnectionsPerSource))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,6 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	stderr = &lockedWriter{w: stderr} // the notes and the access log share it
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
 	id, secret := getenv("CLIENT_ID"), getenv("CLIENT_SECRET")
@@ -72,6 +90,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Warn("the conformance fixture clients are registered: their credentials are public")
 	}
 	cfg.Logger = logger
+	cfg.AccessLog = stderr
+	if *accessLog != "" {
+		f, err := os.OpenFile(*accessLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		cfg.AccessLog = f
+	}
+	cfg.MaxConnections, cfg.MaxConnectionsPerSource = *maxConns, *maxConnsPerSource
 	if k := getenv("TOKEN_KEY"); k != "" {
 		if cfg.TokenKey, err = base64.StdEncoding.DecodeString(k); err != nil {
 			return errors.New("TOKEN_KEY is not base64")
@@ -82,23 +110,76 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	var tlsConfig *tls.Config
+	caFile := ""
+	switch {
+	case *devTLS && (*tlsCert != "" || *tlsKey != ""):
+		return errors.New("--dev-tls makes its own certificate: leave out --tls-cert and --tls-key")
+	case (*tlsCert == "") != (*tlsKey == ""):
+		return errors.New("set both --tls-cert and --tls-key, or neither")
+	case *tlsCert != "":
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %v", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	case *devTLS:
+		dir := *devTLSDir
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "ccconform-dev-tls-"); err != nil {
+				return err
+			}
+		}
+		host, _, _ := net.SplitHostPort(*addr)
+		cert, file, err := devCertificate(dir, host)
+		if err != nil {
+			return fmt.Errorf("--dev-tls: %v", err)
+		}
+		tlsConfig, caFile = &tls.Config{Certificates: []tls.Certificate{cert}}, file
+		logger.Warn("serving with a throwaway development certificate authority: for development and tests only")
+	}
+
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "[Provider]: listening on %s\n", baseURL(*addr, l.Addr()))
-	err = p.Serve(ctx, l, 10*time.Second)
+	fmt.Fprintf(stdout, "[Provider]: listening on %s\n", baseURL(*addr, l.Addr(), tlsConfig != nil))
+	if caFile != "" {
+		fmt.Fprintf(stdout, "[Provider]: development CA in %s: pass --ca-file=%s to the suite\n", caFile, caFile)
+	}
+	if tlsConfig != nil {
+		err = p.ServeTLS(ctx, l, tlsConfig, 10*time.Second)
+	} else {
+		err = p.Serve(ctx, l, 10*time.Second)
+	}
 	logger.Info("stopped")
 	return err
 }
 
 // baseURL is the URL a client on this machine uses: the host as given (localhost stays
 // localhost), and the port actually bound.
-func baseURL(requested string, bound net.Addr) string {
+func baseURL(requested string, bound net.Addr, https bool) string {
 	host, _, _ := net.SplitHostPort(requested)
 	_, port, _ := net.SplitHostPort(bound.String())
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	scheme := "http://"
+	if https {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port)
+}
+
+// lockedWriter serialises writes from the logger and the access log, which have locks of their
+// own but not a common one.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (w *lockedWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(b)
 }

@@ -14,7 +14,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ccconform/ccconform/reference/provider"
+	"github.com/ccconform/ccconform/suite/judge"
+	"github.com/ccconform/ccconform/suite/registry"
+
 )
 
 // envPrefix is the common prefix of the environment variables that give the flags their
@@ -110,19 +112,42 @@ var (
 	fromEnv    = map[string]bool{}
 )
 
+// ScenarioClientID and ScenarioClientSecret are the documented scenario's public demo
+// credentials, the defaults of --client-id and --client-secret.
+const (
+	ScenarioClientID     = "this-client-id-is-for-demo-only"
+	ScenarioClientSecret = "this-secret-id-is-for-demo-only"
+)
+
+var (
+	expectedFailuresFile string
+	summaryMarkdownFile  string
+	summaryHTMLFile      string
+	resultsJSONFile      string
+	resultsJUnitFile     string
+	profileName          string
+)
+
 func init() {
+	flag.StringVar(&expectedFailuresFile, "expected-failures", env("EXPECTED_FAILURES", ""),
+		"YAML list of {id, reason}: rows the target is known to break; their failures do not fail the run, but a listed row that holds does")
+	flag.StringVar(&summaryMarkdownFile, "summary-md", env("SUMMARY_MD", ""), "write the conformance summary as Markdown to this file")
+	flag.StringVar(&summaryHTMLFile, "summary-html", env("SUMMARY_HTML", ""), "write the conformance summary as a self-contained HTML page to this file")
+	flag.StringVar(&resultsJSONFile, "results-json", env("RESULTS_JSON", ""), "write the per-requirement results (JSON, see the README) to this file")
+	flag.StringVar(&resultsJUnitFile, "results-junit", env("RESULTS_JUNIT", ""), "write the per-requirement results as JUnit XML to this file")
+	flag.StringVar(&profileName, "profile", env("PROFILE", "rfc6749"), "the rules to judge by: rfc6749 (default), oauth2.1 or bcp")
 	flag.StringVar(&configFile, "target-config", env("TARGET_CONFIG", ""),
 		"target description file (YAML or JSON): endpoints, clients and fixtures; flags override it")
 	flag.StringVar(&target.ProviderURL, "provider-url", env("PROVIDER_URL", ""),
 		"base URL of the provider under test; empty starts the bundled reference provider")
-	flag.StringVar(&target.Client.ID, "client-id", env("CLIENT_ID", provider.DemoClientID),
+	flag.StringVar(&target.Client.ID, "client-id", env("CLIENT_ID", ScenarioClientID),
 		"client id of a client registered for the client credentials grant")
-	flag.StringVar(&target.Client.Secret, "client-secret", env("CLIENT_SECRET", provider.DemoClientSecret),
+	flag.StringVar(&target.Client.Secret, "client-secret", env("CLIENT_SECRET", ScenarioClientSecret),
 		"that client's secret")
-	flag.StringVar(&target.TokenPath, "token-path", env("TOKEN_PATH", provider.PathToken), "token endpoint path; empty skips the specs that need it")
-	flag.StringVar(&target.PublicPath, "public-path", env("PUBLIC_PATH", provider.PathPublic), "public route path; empty skips its spec")
-	flag.StringVar(&target.ReadPath, "read-path", env("READ_PATH", provider.PathReadResource), "protected read route path; empty skips the specs that need it")
-	flag.StringVar(&target.WritePath, "write-path", env("WRITE_PATH", provider.PathWriteResource), "protected write route path; empty skips the specs that need it")
+	flag.StringVar(&target.TokenPath, "token-path", env("TOKEN_PATH", "/token"), "token endpoint path; empty skips the specs that need it")
+	flag.StringVar(&target.PublicPath, "public-path", env("PUBLIC_PATH", "/public"), "public route path; empty skips its spec")
+	flag.StringVar(&target.ReadPath, "read-path", env("READ_PATH", "/read-resource"), "protected read route path; empty skips the specs that need it")
+	flag.StringVar(&target.WritePath, "write-path", env("WRITE_PATH", "/write-resource"), "protected write route path; empty skips the specs that need it")
 	flag.DurationVar(&target.RequestTimeout, "request-timeout", envDuration("REQUEST_TIMEOUT", 5*time.Second), "timeout of each request")
 	flag.IntVar(&target.ExpiresIn, "expires-in", envInt("EXPIRES_IN", 0),
 		"token lifetime in seconds the target pins (bundled: 3600); 0 accepts any positive lifetime")
@@ -171,10 +196,20 @@ var flagEnvNames = map[string]string{
 // specs.
 func configure() error {
 	configFile, expectedFailuresFile, target.CAFile = inputPath(configFile), inputPath(expectedFailuresFile), inputPath(target.CAFile)
-	summaryMarkdownFile, summaryHTMLFile = outputPath(summaryMarkdownFile), outputPath(summaryHTMLFile)
-	if err := loadExpectedFailures(); err != nil {
+	summaryHTMLFile = outputPath(summaryHTMLFile)
+	summaryMarkdownFile, resultsJSONFile, resultsJUnitFile = outputPath(summaryMarkdownFile), outputPath(resultsJSONFile), outputPath(resultsJUnitFile)
+	expected, err := judge.LoadExpected(expectedFailuresFile)
+	if err != nil {
 		return err
 	}
+	profile, err := registry.ParseProfile(profileName)
+	if err != nil {
+		return fmt.Errorf("--profile: %v", err)
+	}
+	defer func() {
+		judge.Configure(judge.Settings{Profile: profile, Strict: target.Strict, Expected: expected, Version: Version,
+			Redact: redactor.mask, Transcript: transcript})
+	}()
 	if configFile == "" {
 		return target.validate()
 	}
@@ -270,32 +305,6 @@ func outputPath(p string) string {
 		}
 	}
 	return p
-}
-
-// bundledTarget describes the bundled reference: its fixture clients, scopes and resources, as
-// provider.FixtureConfig registers them.
-func bundledTarget(t Target) Target {
-	c := func(cl provider.Client) *Credentials { return &Credentials{ID: cl.ID, Secret: cl.Secret} }
-	t.Clients = Fixtures{
-		SpecialCharacters:        c(provider.FixtureSpecialCharacters),
-		WithoutClientCredentials: c(provider.FixtureNoClientCredentials),
-		ShortLived:               c(provider.FixtureShortLived),
-		Public:                   c(provider.FixturePublic),
-		BruteForce:               c(provider.FixtureThrowaway),
-	}
-	t.Scopes = Scopes{Allowed: []string{provider.ScopeRead, provider.ScopeWrite}, Forbidden: "admin"}
-	t.Resources = []Resource{
-		{Path: provider.PathReadResource, Method: "GET"},
-		{Path: provider.PathWriteResource, Method: "POST"},
-		{Path: provider.PathScopedResource, Method: "GET", Scope: provider.ScopeWrite},
-	}
-	if !flagOrEnvGiven("expires-in") {
-		t.ExpiresIn = int(provider.DefaultTokenLifetime / time.Second)
-	}
-	if !flagOrEnvGiven("load") {
-		t.Load = 16
-	}
-	return t
 }
 
 func flagOrEnvGiven(name string) bool {

@@ -8,6 +8,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/ccconform/ccconform/suite/registry"
 )
 
 // listCoverage is --coverage: instead of the summary, list which checklist rows the suite's
@@ -31,7 +33,7 @@ func coverage(r Report) string {
 			continue
 		}
 		for _, l := range s.Labels() {
-			if _, ok := requirements[l]; ok {
+			if _, ok := registry.Lookup(l); ok {
 				specs[l]++
 			}
 		}
@@ -40,7 +42,7 @@ func coverage(r Report) string {
 	b.WriteString("\nchecklist coverage, counted from the suite's spec labels\n")
 	for _, doc := range []string{"scenario", "load", "RFC 6749", "RFC 6750"} {
 		var covered, missing, na []string
-		for _, req := range requirementList {
+		for _, req := range registry.All() {
 			if req.Doc != doc {
 				continue
 			}

@@ -1,138 +1,30 @@
-// Package suite is ccconform's conformance suite for OAuth 2.0 providers that issue tokens with
-// the client credentials grant (RFC 6749 §4.4) and protect resources with Bearer tokens
-// (RFC 6750). It talks to the provider over HTTP only.
-//
-//	go tool ginkgo ./suite                                            # the bundled reference
-//	go tool ginkgo ./suite -- --provider-url=http://localhost:8080    # any provider
-//
-// Files are named after what they check: scenario_test.go plays the documented
-// server-to-server scenario; each rfc*_test.go file holds the rules of one RFC section.
-// config_test.go holds the flags and the target description, http_test.go the HTTP client and
-// its redacted transcripts, oauth_test.go the OAuth matchers, token_test.go the token endpoint
-// and resource helpers, levels_test.go the MUST/SHOULD/MAY grading and the summary,
-// requirements_test.go the requirement IDs that label every spec.
-package suite
+package suite_test
 
 import (
-	"context"
-	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
-	"errors"
-	"fmt"
 	"io"
 	"log"
-	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
-
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
+	"time"
 
 	"github.com/ccconform/ccconform/reference/provider"
+	"github.com/ccconform/ccconform/suite"
 )
 
-// Exit codes of a run: 0, the provider conforms; 1, a spec failed (or an expected failure no
-// longer fails, or no spec ran); 2, the configuration is wrong or the provider cannot be
-// reached, so nothing was tested. Through `go tool ginkgo`, every failure exits 1.
-const exitNotTested = 2
-
-// bundledRun records that the suite started the reference provider itself.
-var bundledRun bool
-
+// The suite's own entry point: the specs of package suite, with the reference provider as the
+// bundled provider.
 func TestConformance(t *testing.T) {
-	if err := preflight(); err != nil {
-		fmt.Fprintln(os.Stderr, "ccconform:", err)
-		os.Exit(exitNotTested)
-	}
-	RegisterFailHandler(failRedacted)
-	RunSpecs(t, "OAuth 2.0 client credentials conformance")
+	suite.SetBundled(suite.Bundled{Start: startReference, Describe: describeReference})
+	suite.Run(t, "OAuth 2.0 client credentials conformance")
 }
 
-// preflight checks the configuration and, for a provider the suite does not start itself, that
-// it answers, before Ginkgo runs anything: a run that cannot test is not a conformance failure.
-func preflight() error {
-	suiteConfig, _ := GinkgoConfiguration()
-	if suiteConfig.DryRun {
-		return nil
-	}
-	if err := configure(); err != nil {
-		return fmt.Errorf("bad configuration: %w", err)
-	}
-	if target.bundled() {
-		return nil
-	}
-	if err := setUpHTTPClient(nil); err != nil {
-		return fmt.Errorf("bad configuration: %w", err)
-	}
-	if err := checkReachable(context.Background(), target.ProviderURL); err != nil {
-		return fmt.Errorf("cannot reach the provider at %s: %w", target.ProviderURL, err)
-	}
-	return nil
-}
-
-// failRedacted is Ginkgo's Fail with every secret and issued token masked: a Gomega message
-// quotes whatever it compares, a token response map included. A failure of a requirement listed
-// in --expected-failures is recorded and the spec skipped instead (see gate_test.go).
-func failRedacted(message string, callerSkip ...int) {
-	skip := 1
-	if len(callerSkip) > 0 {
-		skip += callerSkip[0]
-	}
-	message = redactor.mask(message)
-	if id, reason, ok := expectedFailure(message); ok {
-		AddReportEntry(entryExpected, finding{ID: id, Rule: rule(id).String(), Message: message, Exchanges: transcript()},
-			ReportEntryVisibilityFailureOrVerbose)
-		Skip(fmt.Sprintf("expected failure of %s (%s): %s", id, reason, firstLines(message, 2)))
-	}
-	Fail(message, skip)
-}
-
-// runTarget is what process 1 hands every process: where the provider is, and the certificate
-// authority of the bundled provider, which serves TLS.
-type runTarget struct {
-	URL   string `json:"url"`
-	CAPEM []byte `json:"ca_pem,omitempty"`
-}
-
-// Process 1 starts the bundled provider when no URL was given; every process then gets the
-// provider's URL (preflight has checked the configuration and an external provider already).
-var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
-	rt := runTarget{URL: target.ProviderURL}
-	if target.bundled() {
-		rt = startBundledProvider()
-		Expect(setUpHTTPClient(rt.CAPEM)).To(Succeed())
-		if err := checkReachable(ctx, rt.URL); err != nil {
-			Fail(fmt.Sprintf("ccconform: the bundled provider at %s does not answer: %v", rt.URL, err))
-		}
-	}
-	data, _ := json.Marshal(rt)
-	return data
-}, func(data []byte) {
-	var rt runTarget
-	Expect(json.Unmarshal(data, &rt)).To(Succeed())
-	if target.bundled() {
-		target, bundledRun = bundledTarget(target), true
-	}
-	target.ProviderURL = rt.URL
-	Expect(setUpHTTPClient(rt.CAPEM)).To(Succeed())
-	redactor.add(target.Client.Secret)
-	for _, c := range []*Credentials{target.Clients.SpecialCharacters, target.Clients.WithoutClientCredentials,
-		target.Clients.ShortLived, target.Clients.BruteForce} {
-		if c != nil {
-			redactor.add(c.Secret)
-		}
-	}
-})
-
-// startBundledProvider runs the reference provider, with its fixture clients, over TLS on a
-// free loopback port until the suite ends (the cleanup runs on process 1 after every process
-// is done).
-func startBundledProvider() runTarget {
-	p, err := provider.New(provider.FixtureConfig(target.Client.ID, target.Client.Secret))
+// startReference runs the reference provider, with its fixture clients, over TLS on a free
+// loopback port.
+func startReference() (string, []byte, func(), error) {
+	p, err := provider.New(provider.FixtureConfig(suite.ScenarioClientID, suite.ScenarioClientSecret))
 	if err != nil {
-		Fail("ccconform: the bundled reference provider did not start: " + err.Error())
+		return "", nil, nil, err
 	}
 	h := p.Handler()
 	srv := httptest.NewUnstartedServer(h)
@@ -141,47 +33,32 @@ func startBundledProvider() runTarget {
 	// complaints about it are not the suite's output.
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
-	DeferCleanup(srv.Close)
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	return runTarget{URL: srv.URL, CAPEM: ca}
+	return srv.URL, ca, srv.Close, nil
 }
 
-// setUpHTTPClient makes the suite's client trust the system's authorities, --ca-file's and the
-// bundled provider's.
-func setUpHTTPClient(bundledCA []byte) error {
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
+// describeReference is the reference's fixtures, scopes and resources, as
+// provider.FixtureConfig registers them (reference/target.yaml says the same for a
+// hand-started reference).
+func describeReference(t *suite.Target, given func(string) bool) {
+	c := func(cl provider.Client) *suite.Credentials { return &suite.Credentials{ID: cl.ID, Secret: cl.Secret} }
+	t.Clients = suite.Fixtures{
+		SpecialCharacters:        c(provider.FixtureSpecialCharacters),
+		WithoutClientCredentials: c(provider.FixtureNoClientCredentials),
+		ShortLived:               c(provider.FixtureShortLived),
+		Public:                   c(provider.FixturePublic),
+		BruteForce:               c(provider.FixtureThrowaway),
 	}
-	if target.CAFile != "" {
-		pemData, err := os.ReadFile(target.CAFile)
-		if err != nil {
-			return fmt.Errorf("cannot read --ca-file: %v", err)
-		}
-		if !pool.AppendCertsFromPEM(pemData) {
-			return fmt.Errorf("--ca-file %s holds no PEM certificate", target.CAFile)
-		}
+	t.Scopes = suite.Scopes{Allowed: []string{provider.ScopeRead, provider.ScopeWrite}, Forbidden: "admin"}
+	t.Resources = []suite.Resource{
+		{Path: provider.PathReadResource, Method: "GET"},
+		{Path: provider.PathWriteResource, Method: "POST"},
+		{Path: provider.PathScopedResource, Method: "GET", Scope: provider.ScopeWrite},
 	}
-	if bundledCA != nil {
-		pool.AppendCertsFromPEM(bundledCA)
+	if !given("expires-in") {
+		t.ExpiresIn = int(provider.DefaultTokenLifetime / time.Second)
 	}
-	httpClient = newHTTPClient(target.RequestTimeout, pool)
-	return nil
-}
-
-// checkReachable sends one GET to the base URL: any HTTP answer, even a 404, means the provider
-// is there.
-func checkReachable(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, target.RequestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
-	if err != nil {
-		return err
+	if !given("load") {
+		t.Load = 16
 	}
-	res, err := httpClient.Do(req)
-	if err != nil {
-		return errors.New(describeTransportError(err))
-	}
-	res.Body.Close()
-	return nil
 }

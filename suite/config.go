@@ -16,7 +16,6 @@ import (
 
 	"github.com/ccconform/ccconform/suite/judge"
 	"github.com/ccconform/ccconform/suite/registry"
-
 )
 
 // envPrefix is the common prefix of the environment variables that give the flags their

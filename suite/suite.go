@@ -17,15 +17,14 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-		"errors"
+	"errors"
 	"fmt"
-			"net/http"
-		"os"
+	"net/http"
+	"os"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-
 )
 
 // Exit codes of a run: 0, the provider conforms; 1, a spec failed (or an expected failure no

@@ -59,6 +59,10 @@ type Target struct {
 	Resources []Resource `yaml:"resources"`
 	// MaxExpiryWait bounds how long the expiry check waits for a short-lived token to expire.
 	MaxExpiryWait time.Duration `yaml:"max_expiry_wait"`
+	// CleartextURL is an http:// URL where the provider's cleartext listener, if it has one,
+	// can be probed by the TLS-only checks (RFC 6749 §3.2, §10.3). Without it those checks are
+	// not judged: the http:// twin of an https:// port only tests the TLS library's answer.
+	CleartextURL string `yaml:"cleartext_url"`
 	// Load is how many concurrent requests the load checks send. Zero leaves them out; bundled
 	// mode defaults to 16, other providers opt in.
 	Load int `yaml:"load"`
@@ -152,6 +156,7 @@ func init() {
 		"token lifetime in seconds the target pins (bundled: 3600); 0 accepts any positive lifetime")
 	flag.BoolVar(&target.Strict, "strict", envBool("STRICT"), "fail on warnings (SHOULD-level requirements) too")
 	flag.StringVar(&target.CAFile, "ca-file", env("CA_FILE", ""), "PEM file of certificate authorities to trust besides the system's")
+	flag.StringVar(&target.CleartextURL, "cleartext-url", env("CLEARTEXT_URL", ""), "http:// URL of the provider's cleartext listener, if any, for the TLS-only checks")
 	flag.IntVar(&target.Load, "load", envInt("LOAD", 0), "concurrent requests of the load checks (label load); 0 leaves them out (bundled: 16)")
 }
 
@@ -187,7 +192,7 @@ var flagEnvNames = map[string]string{
 	"provider-url": "PROVIDER_URL", "client-id": "CLIENT_ID", "client-secret": "CLIENT_SECRET",
 	"token-path": "TOKEN_PATH", "public-path": "PUBLIC_PATH", "read-path": "READ_PATH",
 	"write-path": "WRITE_PATH", "request-timeout": "REQUEST_TIMEOUT", "expires-in": "EXPIRES_IN",
-	"strict": "STRICT", "ca-file": "CA_FILE", "load": "LOAD",
+	"strict": "STRICT", "ca-file": "CA_FILE", "load": "LOAD", "cleartext-url": "CLEARTEXT_URL",
 }
 
 // configure reads the description file, lays the flags and variables that were given over it,
@@ -248,6 +253,7 @@ func configure() error {
 	mergeString("read-path", &target.ReadPath, file.ReadPath, present["read_path"])
 	mergeString("write-path", &target.WritePath, file.WritePath, present["write_path"])
 	mergeString("ca-file", &target.CAFile, file.CAFile, present["ca_file"])
+	mergeString("cleartext-url", &target.CleartextURL, file.CleartextURL, present["cleartext_url"])
 	if present["request_timeout"] && !keep("request-timeout") {
 		target.RequestTimeout = file.RequestTimeout
 	}

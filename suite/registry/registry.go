@@ -11,6 +11,8 @@ package registry
 //go:generate go run gen.go ../../../shared/CHECKLIST.md
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -163,4 +165,18 @@ func groupRank(g string) int {
 		return 1
 	}
 	return 2
+}
+
+// Revision identifies the registry's content: the first 12 hex digits of a SHA-256 over every
+// row's ID, level, kind and grades. Reports record it, so that two runs can be told apart when
+// the checklist changed between them.
+func Revision() string {
+	h := sha256.New()
+	for _, r := range allRows {
+		fmt.Fprintf(h, "%s|%s|%s|%s|%s\n", r.ID, r.Level, r.Kind, r.Summary, r.Check)
+		for _, p := range Profiles() {
+			fmt.Fprintf(h, "%s=%s;", p, r.Grade(p))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }

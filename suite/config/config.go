@@ -1,0 +1,184 @@
+// Package config is the conformance suite's configuration: what the provider under test is and
+// how the suite reaches it. Every option is declared once, in the table in options.go, with its
+// flag, its CCCONFORM_ environment variable, its key in the target description file, its
+// default, its help and its validation; Register, Load, Given and Describe all read that table.
+//
+// Precedence, strongest first: a flag on the command line, its environment variable, the target
+// description file (--target-config), the built-in default.
+package config
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/ccconform/ccconform/suite/httpauth"
+)
+
+// Target describes the provider under test.
+type Target struct {
+	// TargetConfig is the target description file Load read (resolved against the working
+	// directory), or empty.
+	TargetConfig string
+	// ProviderURL is the provider's base URL. Empty means the bundled reference provider.
+	ProviderURL string
+	// Client is a client registered for the client credentials grant that may be granted the
+	// allowed scopes.
+	Client Client
+	// TokenPath, PublicPath, ReadPath and WritePath are the scenario's routes, relative to
+	// ProviderURL. An empty path switches off the specs that need it. TokenPath may carry a
+	// query (RFC 6749 §3.2 allows one on the token endpoint URI), never a fragment.
+	TokenPath, PublicPath, ReadPath, WritePath string
+	// RequestTimeout bounds every request the suite sends.
+	RequestTimeout time.Duration
+	// ExpiresIn is the token lifetime, in seconds, that the target pins. Zero accepts any
+	// positive lifetime and lets a missing expires_in pass with a warning (RFC 6749 §5.1).
+	ExpiresIn int
+	// Strict turns warnings into failures.
+	Strict bool
+	// Profile is the set of rules the target is held to: ProfileRFC6749, ProfileOAuth21 or
+	// ProfileBCP.
+	Profile string
+	// CAFile is a PEM file of certificate authorities to trust besides the system's.
+	CAFile string
+	// Clients are the optional fixture clients.
+	Clients Fixtures
+	// Scopes says which scopes the main client may be granted, and names one it may not.
+	Scopes Scopes
+	// Resources are the protected resources and the scope each requires.
+	Resources []Resource
+	// MaxExpiryWait bounds how long the expiry check waits for a short-lived token to expire.
+	MaxExpiryWait time.Duration
+	// Load is how many concurrent requests the load checks send; zero leaves them out.
+	Load int
+	// CleartextURL is an http:// URL where the provider's cleartext listener, if any, can be
+	// probed by the TLS-only checks (RFC 6749 §3.2, §10.3). Empty leaves them to the provider
+	// URL alone.
+	CleartextURL string
+	// ExpectedFailures is the --expected-failures file.
+	ExpectedFailures string
+	// SummaryMarkdown, SummaryHTML, ResultsJSON and ResultsJUnit are output files; empty
+	// writes none.
+	SummaryMarkdown, SummaryHTML, ResultsJSON, ResultsJUnit string
+	// IntrospectionProtectedOutsideHTTP is reserved for the introspection checks.
+	IntrospectionProtectedOutsideHTTP bool
+}
+
+// The client authentication methods (RFC 6749 §2.3; the names are the registry's, RFC 7591 §2).
+const (
+	AuthClientSecretBasic = "client_secret_basic"
+	AuthClientSecretPost  = "client_secret_post"
+	AuthNone              = "none"
+)
+
+// The profiles a target can be held to.
+const (
+	ProfileRFC6749 = "rfc6749"
+	ProfileOAuth21 = "oauth2.1"
+	ProfileBCP     = "bcp"
+)
+
+// Client is a client and how it authenticates at the token endpoint.
+type Client struct {
+	ID, Secret string
+	// AuthMethod is AuthClientSecretBasic, AuthClientSecretPost or AuthNone. Empty (a fixture
+	// client whose description leaves it out) means AuthClientSecretBasic.
+	AuthMethod string
+}
+
+// ClientAuth is how a request authenticates the client (RFC 6749 §2.3).
+type ClientAuth interface {
+	// Method is the method's name, such as client_secret_basic.
+	Method() string
+	// Apply adds the client's credentials to a token request's header and form.
+	Apply(h http.Header, form url.Values)
+}
+
+// Auth returns how the client authenticates. A method Load would refuse gives a ClientAuth that
+// adds nothing, under that method's name.
+func (c Client) Auth() ClientAuth {
+	switch c.AuthMethod {
+	case "", AuthClientSecretBasic:
+		return secretBasic{c.ID, c.Secret}
+	case AuthClientSecretPost:
+		return secretPost{c.ID, c.Secret}
+	case AuthNone:
+		return noAuth{c.ID}
+	}
+	return unsupported(c.AuthMethod)
+}
+
+// BasicAuthorization is the Authorization value for HTTP Basic client authentication: id and
+// secret are form-urlencoded (RFC 6749 Appendix B) before they are joined and Base64-encoded
+// (RFC 6749 §2.3.1).
+func BasicAuthorization(id, secret string) string {
+	return httpauth.BasicAuthorization(id, secret)
+}
+
+// secretBasic is client_secret_basic: HTTP Basic (RFC 6749 §2.3.1).
+type secretBasic struct{ id, secret string }
+
+func (secretBasic) Method() string { return AuthClientSecretBasic }
+func (a secretBasic) Apply(h http.Header, _ url.Values) {
+	h.Set("Authorization", BasicAuthorization(a.id, a.secret))
+}
+
+// secretPost is client_secret_post: the credentials in the request body (RFC 6749 §2.3.1).
+type secretPost struct{ id, secret string }
+
+func (secretPost) Method() string { return AuthClientSecretPost }
+func (a secretPost) Apply(_ http.Header, form url.Values) {
+	form.Set("client_id", a.id)
+	form.Set("client_secret", a.secret)
+}
+
+// noAuth is none: a public client names itself with client_id (RFC 6749 §2.2, §3.2.1).
+type noAuth struct{ id string }
+
+func (noAuth) Method() string { return AuthNone }
+func (a noAuth) Apply(_ http.Header, form url.Values) {
+	form.Set("client_id", a.id)
+}
+
+type unsupported string
+
+func (u unsupported) Method() string              { return string(u) }
+func (unsupported) Apply(http.Header, url.Values) {}
+
+// Fixtures are the clients some rules need besides the main one; a spec that needs one that is
+// not declared is skipped with the reason.
+type Fixtures struct {
+	// SpecialCharacters has an id and a secret containing space, +, %, /, =, &, : and a
+	// non-ASCII letter, which HTTP Basic must form-urlencode (RFC 6749 §2.3.1).
+	SpecialCharacters *Client
+	// WithoutClientCredentials is registered without the client credentials grant.
+	WithoutClientCredentials *Client
+	// ShortLived gets tokens that expire within MaxExpiryWait.
+	ShortLived *Client
+	// Public is a public client (only its id is used).
+	Public *Client
+	// BruteForce is a throwaway client that the brute-force check hammers with wrong secrets.
+	BruteForce *Client
+}
+
+// Scopes are the main client's scopes.
+type Scopes struct {
+	// Allowed are scopes the main client may be granted.
+	Allowed []string
+	// Forbidden is a well-formed scope the main client may not be granted; empty switches
+	// off the specs that need one.
+	Forbidden string
+}
+
+// Resource is a protected resource.
+type Resource struct {
+	Path string
+	// Method is GET, POST, PUT, PATCH or DELETE.
+	Method string
+	// Scope is the scope a token needs for it; empty means any valid token.
+	Scope string
+}
+
+// OptionInfo documents one option. Flag and Env are empty for an option only the target
+// description sets; YAML is empty for one it cannot set (--target-config itself).
+type OptionInfo struct{ Flag, Env, YAML, Default, Help string }

@@ -68,22 +68,14 @@ var options = []option{
 		help:  "how that client authenticates at the token endpoint: client_secret_basic, client_secret_post or none",
 		field: func(t *Target) any { return &t.Client.AuthMethod },
 		check: func(t *Target) string { return checkAuthMethod(t.Client.AuthMethod) }},
-	{flag: "token-path", yaml: "token_path", def: func(d Defaults) string { return d.TokenPath },
-		help:  "token endpoint path, which may carry a query; empty switches off the specs that need it",
-		field: func(t *Target) any { return &t.TokenPath },
-		check: func(t *Target) string { return checkRoute(t.TokenPath, true) }},
-	{flag: "public-path", yaml: "public_path", def: func(d Defaults) string { return d.PublicPath },
-		help:  "public route path; empty switches its spec off",
-		field: func(t *Target) any { return &t.PublicPath },
-		check: func(t *Target) string { return checkRoute(t.PublicPath, false) }},
-	{flag: "read-path", yaml: "read_path", def: func(d Defaults) string { return d.ReadPath },
-		help:  "protected read route path; empty switches off the specs that need it",
-		field: func(t *Target) any { return &t.ReadPath },
-		check: func(t *Target) string { return checkRoute(t.ReadPath, false) }},
-	{flag: "write-path", yaml: "write_path", def: func(d Defaults) string { return d.WritePath },
-		help:  "protected write route path; empty switches off the specs that need it",
-		field: func(t *Target) any { return &t.WritePath },
-		check: func(t *Target) string { return checkRoute(t.WritePath, false) }},
+	route("token-path", "token_path", func(d Defaults) string { return d.TokenPath }, func(t *Target) *string { return &t.TokenPath }, true,
+		"token endpoint path, which may carry a query; empty switches off the specs that need it"),
+	route("public-path", "public_path", func(d Defaults) string { return d.PublicPath }, func(t *Target) *string { return &t.PublicPath }, false,
+		"public route path; empty switches its spec off"),
+	route("read-path", "read_path", func(d Defaults) string { return d.ReadPath }, func(t *Target) *string { return &t.ReadPath }, false,
+		"protected read route path; empty switches off the specs that need it"),
+	route("write-path", "write_path", func(d Defaults) string { return d.WritePath }, func(t *Target) *string { return &t.WritePath }, false,
+		"protected write route path; empty switches off the specs that need it"),
 	{flag: "request-timeout", yaml: "request_timeout", def: fixed("5s"),
 		help:  "timeout of each request",
 		field: func(t *Target) any { return &t.RequestTimeout },
@@ -150,6 +142,13 @@ var options = []option{
 	{flag: "introspection-protected-outside-http", yaml: "introspection_protected_outside_http", def: fixed("false"),
 		help:  "reserved: the provider protects its introspection endpoint by means outside HTTP",
 		field: func(t *Target) any { return &t.IntrospectionProtectedOutsideHTTP }},
+}
+
+// route declares the option of a route's path; query says whether it may carry a query.
+func route(flag, yaml string, def func(Defaults) string, field func(*Target) *string, query bool, help string) option {
+	return option{flag: flag, yaml: yaml, def: def, help: help,
+		field: func(t *Target) any { return field(t) },
+		check: func(t *Target) string { return checkRoute(*field(t), query) }}
 }
 
 // envName is the variable of the option with this flag.

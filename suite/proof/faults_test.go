@@ -17,6 +17,7 @@ import (
 
 	"github.com/ccconform/ccconform/reference/provider"
 	"github.com/ccconform/ccconform/suite/httpauth"
+	"github.com/ccconform/ccconform/suite/judge"
 )
 
 // fault is a provider that breaks one rule: the reference behind a middleware.
@@ -383,9 +384,9 @@ func TestFaultsAreCaught(t *testing.T) {
 	}
 }
 
-// checkFault asserts the three things a fault must show: the run fails (or, for a soft rule,
-// warns and fails under --strict); a spec carrying the broken rule's ID reports it; and nothing
-// outside the rule's family fails.
+// checkFault asserts the three things a fault must show: the run fails (or, for a rule graded
+// as a warning, warns and fails under --strict); the results table has the broken row failed
+// (warned without --strict); and no other row outside the fault's family fails.
 func checkFault(t *testing.T, f fault) {
 	serve := f.serve
 	if serve == nil {
@@ -395,16 +396,11 @@ func checkFault(t *testing.T, f fault) {
 	if f.soft {
 		run := runSuite(t, runTimeout, args...)
 		if run.exitCode != 0 {
-			t.Errorf("a rule graded as a warning failed the run without --strict:\n%s", describeFailures(run))
+			t.Errorf("a rule graded as a warning failed the run without --strict (exit %d):\n%s", run.exitCode, describeFailures(run))
 		}
-		var warnedBy []string
-		for spec, ids := range run.warned() {
-			if slices.Contains(ids, f.breaks) {
-				warnedBy = append(warnedBy, spec)
-			}
-		}
-		if len(warnedBy) == 0 {
-			t.Errorf("no warning carries %s; warnings: %v", f.breaks, run.warned())
+		if o := run.outcome(f.breaks); o != judge.Warned {
+			t.Errorf("%s is %q without --strict, not warned; rows that need attention:\n%s", f.breaks, o,
+				describeRows(run.rows(judge.Failed, judge.Warned, judge.Stale)))
 		}
 		args = append(args, "-strict")
 	}
@@ -414,22 +410,29 @@ func checkFault(t *testing.T, f fault) {
 		t.Fatalf("the suite passed a provider that breaks %s", f.breaks)
 	}
 	family := append([]string{f.breaks}, f.also...)
-	var caughtBy []string
-	for _, s := range run.failed() {
-		msg := s.Failure.Message
-		if hasLabel(s, f.breaks) && strings.Contains(msg, f.breaks) {
-			caughtBy = append(caughtBy, s.LeafNodeText)
+	for _, r := range run.rows(judge.Failed, judge.Stale) {
+		if !slices.Contains(family, r.ID) {
+			t.Errorf("a failure outside the family of %s: %s\n  %s", f.breaks, r.ID, firstLine(r.Message))
 		}
-		if !slices.ContainsFunc(family, func(id string) bool { return strings.Contains(msg, id) }) {
-			t.Errorf("a failure outside the family of %s: %s [%s]\n  %s", f.breaks, s.FullText(), s.LeafNodeType, firstLine(msg))
+	}
+	if run.table != nil {
+		for _, e := range run.table.Errors {
+			t.Errorf("a spec error that no row explains: %s\n  %s", e.Spec, firstLine(e.Message))
 		}
 	}
 	outcome := "failed"
 	if f.soft {
 		outcome = "warned"
 	}
-	if len(caughtBy) == 0 {
-		t.Errorf("no failing spec carries %s and names it:\n%s", f.breaks, describeFailures(run))
+	var caughtBy []string
+	if o := run.outcome(f.breaks); o != judge.Failed {
+		t.Errorf("%s is %q, not failed:\n%s", f.breaks, o, describeFailures(run))
+	} else {
+		for _, r := range run.rows(judge.Failed) {
+			if r.ID == f.breaks {
+				caughtBy = r.Specs
+			}
+		}
 	}
 	if t.Failed() {
 		outcome = "MISSED"
@@ -448,6 +451,9 @@ func describeSkips(run suiteRun) string {
 }
 
 func describeFailures(run suiteRun) string {
+	if rows := run.rows(judge.Failed, judge.Stale, judge.Warned); len(rows) > 0 {
+		return describeRows(rows)
+	}
 	var b strings.Builder
 	for _, s := range run.failed() {
 		b.WriteString("  " + s.FullText() + ": " + firstLine(s.Failure.Message) + "\n")

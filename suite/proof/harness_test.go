@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/ccconform/ccconform/reference/provider"
+	"github.com/ccconform/ccconform/suite/judge"
 )
 
 var (
@@ -211,6 +213,8 @@ type suiteRun struct {
 	output   string
 	duration time.Duration
 	specs    []types.SpecReport
+	// table is the run's per-requirement results file (--results-json), when it was written.
+	table *judge.Table
 }
 
 // runSuite runs the compiled suite with args (flags of the suite, and -ginkgo.* flags) and reads
@@ -219,9 +223,10 @@ func runSuite(t *testing.T, timeout time.Duration, args ...string) suiteRun {
 	t.Helper()
 	bin := suiteBinary(t)
 	report := filepath.Join(t.TempDir(), "report.json")
+	results := filepath.Join(t.TempDir(), "results.json")
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	all := append([]string{"-ginkgo.no-color", "-ginkgo.json-report=" + report}, args...)
+	all := append([]string{"-ginkgo.no-color", "-ginkgo.json-report=" + report, "-results-json=" + results}, args...)
 	cmd := exec.CommandContext(ctx, bin, all...)
 	cmd.Dir = t.TempDir()
 	var out bytes.Buffer
@@ -236,6 +241,12 @@ func runSuite(t *testing.T, timeout time.Duration, args ...string) suiteRun {
 		run.exitCode = exitErr.ExitCode()
 	} else if err != nil {
 		t.Fatalf("running the suite: %v", err)
+	}
+	if data, err := os.ReadFile(results); err == nil {
+		run.table = &judge.Table{}
+		if err := json.Unmarshal(data, run.table); err != nil {
+			t.Fatalf("reading the results file: %v", err)
+		}
 	}
 	if data, err := os.ReadFile(report); err == nil {
 		var reports []types.Report
@@ -260,20 +271,39 @@ func (r suiteRun) failed() []types.SpecReport {
 	return out
 }
 
-// warned returns the passing specs that recorded a warning, and the IDs of their warnings.
-func (r suiteRun) warned() map[string][]string {
-	out := map[string][]string{}
-	for _, s := range r.specs {
-		for _, e := range s.ReportEntries {
-			if e.Name != "ccconform:warning" {
-				continue
-			}
-			var f struct{ ID string }
-			_ = json.Unmarshal([]byte(e.Value.AsJSON), &f)
-			out[s.FullText()] = append(out[s.FullText()], f.ID)
+// rows returns the rows of the results table with one of the outcomes.
+func (r suiteRun) rows(outcomes ...judge.Outcome) []judge.RowResult {
+	if r.table == nil {
+		return nil
+	}
+	var out []judge.RowResult
+	for _, row := range r.table.Rows {
+		if slices.Contains(outcomes, row.Outcome) {
+			out = append(out, row)
 		}
 	}
 	return out
+}
+
+// outcome is a row's outcome in the results table ("" when the table lacks the row).
+func (r suiteRun) outcome(id string) judge.Outcome {
+	if r.table != nil {
+		for _, row := range r.table.Rows {
+			if row.ID == id {
+				return row.Outcome
+			}
+		}
+	}
+	return ""
+}
+
+// describeRows lists rows with their first message, for a test's failure output.
+func describeRows(rows []judge.RowResult) string {
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "  %s %s: %s\n", r.ID, r.Outcome, firstLine(r.Message+strings.Join(r.Reasons, "; ")))
+	}
+	return b.String()
 }
 
 // skipped returns the specs the suite skipped, with their reasons (specs a label filter left

@@ -42,7 +42,7 @@ func form(pairs ...string) url.Values {
 func needTokenPath() {
 	GinkgoHelper()
 	if target.TokenPath == "" {
-		Skip("--token-path is empty, so the token endpoint is not tested")
+		judge.Skip("--token-path is empty, so the token endpoint is not tested")
 	}
 }
 
@@ -50,7 +50,7 @@ func needTokenPath() {
 func needReadPath() {
 	GinkgoHelper()
 	if target.ReadPath == "" {
-		Skip("--read-path is empty, so there is no protected route to call")
+		judge.Skip("--read-path is empty, so there is no protected route to call")
 	}
 }
 
@@ -62,7 +62,7 @@ func cleartextTwin() string {
 	base, err := url.Parse(target.ProviderURL)
 	Expect(err).NotTo(HaveOccurred())
 	if base.Scheme != "https" {
-		Skip("the target is a plain http:// URL, so there is no TLS to require; give --provider-url as the https:// endpoint to check that cleartext is refused")
+		judge.Skip("the target is a plain http:// URL, so there is no TLS to require; give --provider-url as the https:// endpoint to check that cleartext is refused")
 	}
 	base.Scheme = "http"
 	return base.String()
@@ -96,14 +96,18 @@ func issueToken(ctx context.Context, c Credentials, scope string) issuedToken {
 	res, err := trySend(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "get a token",
 		Form: form("scope", scope), Authorization: c.basic()})
 	if err != nil {
-		Skip("no token could be obtained, which this spec needs: " + err.Error())
+		judge.Block("C-6749-4.4.3-a", "no token could be obtained, which this spec needs: %s", err.Error())
 	}
 	tok, why := parseTokenResponse(res)
 	if why != "" {
-		Skip("no usable token could be obtained, which this spec needs: " + why + " (the token endpoint's specs report this)")
+		judge.Block("C-6749-4.4.3-a", "no usable token could be obtained, which this spec needs: %s", why)
 	}
-	if !strings.EqualFold(tok.TokenType, "Bearer") {
-		Skip("the provider issues " + tok.TokenType + " tokens, not Bearer tokens, so RFC 6750's checks do not apply")
+	switch {
+	case strings.EqualFold(tok.TokenType, "Bearer"):
+	case registeredTokenType(tok.TokenType):
+		judge.Skip("the provider issues %s tokens, not Bearer tokens, so RFC 6750's checks do not apply", tok.TokenType)
+	default:
+		judge.Block("C-6749-5.1-c", "the provider issues token_type %q, which is neither a registered token type nor an absolute URI (RFC 6749 §7.1, §8.1), so no Bearer check can run", tok.TokenType)
 	}
 	return tok
 }
@@ -130,6 +134,19 @@ func parseTokenResponse(res *http.Response) (issuedToken, string) {
 	}
 	tok.Scope, tok.HasScope = obj.members["scope"].(string)
 	return tok, ""
+}
+
+// registeredTokenType reports whether a token_type other than Bearer is one a client may
+// understand: a type of the OAuth Access Token Types registry (RFC 6749 §11.1: N_A, PoP, DPoP)
+// or an absolute URI (§8.1).
+func registeredTokenType(t string) bool {
+	for _, known := range []string{"N_A", "PoP", "DPoP"} {
+		if strings.EqualFold(t, known) {
+			return true
+		}
+	}
+	u, err := url.Parse(t)
+	return err == nil && u.IsAbs()
 }
 
 // bearer is the Authorization value that presents the token.

@@ -11,21 +11,25 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gmeasure"
+
+	"github.com/ccconform/ccconform/suite/judge"
 )
 
 // The load checks send --load requests at once (16 in bundled mode; other providers opt in),
-// check that every one succeeds, never with a 5xx, that every token issued is distinct, and
-// report the latency percentiles with gmeasure. They are not RFC rules; they catch providers
+// check that every one succeeds, never with a 5xx, and report the latency percentiles with gmeasure. They are not RFC rules; they catch providers
 // that share state unsafely or fall over under a little concurrency.
 var _ = Describe("Load", Label("load"), func() {
 	needLoad := func() {
 		GinkgoHelper()
 		if target.Load == 0 {
-			Skip("the load checks are opt-in against other providers: give --load=N")
+			judge.Skip("the load checks are opt-in against other providers: give --load=N")
 		}
 	}
 
-	It("sends --load concurrent token requests: all succeed, none 5xx, every token distinct",
+	// Distinct tokens are not required here: no RFC asks for them (a provider may hand the same
+	// still-valid token to repeated requests, and JWTs issued within one second may be equal);
+	// how hard tokens are to guess is RFC 6749 §10.10's rule, judged by its own specs.
+	It("sends --load concurrent token requests: all get a token, none 5xx",
 		specLabels("token", "L-1"), func(ctx SpecContext) {
 			needLoad()
 			issueToken(ctx, target.Client, "read") // one request alone first: if that fails, the token specs say why
@@ -33,14 +37,12 @@ var _ = Describe("Load", Label("load"), func() {
 				return trySend(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "concurrent token request",
 					Form: form("scope", "read"), Authorization: target.Client.basic()})
 			})
-			seen := map[string]bool{}
 			for i, r := range responses {
-				Expect(r.err).NotTo(HaveOccurred(), per("L-1", fmt.Sprintf("request %d got no response", i+1)))
-				Expect(r.res.StatusCode).To(BeNumerically("<", 500), per("L-1", fmt.Sprintf("request %d got %s", i+1, r.res.Status)))
-				tok, why := parseTokenResponse(r.res)
-				Expect(why).To(BeEmpty(), per("L-1", fmt.Sprintf("request %d", i+1)))
-				Expect(seen).NotTo(HaveKey(tok.AccessToken), per("L-1", "two concurrent requests got the same token"))
-				seen[tok.AccessToken] = true
+				if !row("L-1").Expect(r.err).NotTo(HaveOccurred(), fmt.Sprintf("request %d got no response", i+1)) {
+					continue
+				}
+				_, why := parseTokenResponse(r.res)
+				row("L-1").That(why == "", "request %d: %s", i+1, why)
 			}
 			reportPercentiles(experiment, "token request")
 		}, SpecTimeout(target.specTimeout(4)))
@@ -50,14 +52,15 @@ var _ = Describe("Load", Label("load"), func() {
 			needLoad()
 			tok := issueToken(ctx, target.Client, "read")
 			if res, err := trySend(ctx, request{Path: target.ReadPath, Note: "one read alone first", Authorization: tok.bearer()}); err != nil || res.StatusCode != http.StatusOK {
-				Skip("a single read with a valid token is not served, which the RFC 6750 §2.1 specs report")
+				judge.Block("C-6750-2.1-a", "a single read with a valid token is not served")
 			}
 			responses, experiment := concurrently(ctx, "Bearer read", target.Load, func(ctx context.Context) (*http.Response, error) {
 				return trySend(ctx, request{Path: target.ReadPath, Note: "concurrent read", Authorization: tok.bearer()})
 			})
 			for i, r := range responses {
-				Expect(r.err).NotTo(HaveOccurred(), per("L-2", fmt.Sprintf("request %d got no response", i+1)))
-				Expect(r.res).To(HaveHTTPStatus(http.StatusOK), per("L-2", fmt.Sprintf("request %d", i+1)))
+				if row("L-2").Expect(r.err).NotTo(HaveOccurred(), fmt.Sprintf("request %d got no response", i+1)) {
+					row("L-2").Expect(r.res).To(HaveHTTPStatus(http.StatusOK), fmt.Sprintf("request %d", i+1))
+				}
 			}
 			reportPercentiles(experiment, "Bearer read")
 		}, SpecTimeout(target.specTimeout(4)))

@@ -5,12 +5,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/format"
 
 	"github.com/ccconform/ccconform/suite/httpauth"
 )
@@ -51,8 +54,8 @@ var _ = Describe("The documented server-to-server scenario", Ordered, ContinueOn
 		specLabels("public", "S2S-1"), func(ctx SpecContext) {
 			needPath("public-path", target.PublicPath)
 			res := send(ctx, request{Path: target.PublicPath, Note: "public"})
-			Expect(res).To(HaveHTTPStatus(http.StatusOK), per("S2S-1"))
-			Expect(res).To(HaveHTTPBody(WithTransform(trimmed, Equal("moo"))), per("S2S-1"))
+			row("S2S-1").Expect(res).To(HaveHTTPStatus(http.StatusOK))
+			row("S2S-1").Expect(res).To(HaveHTTPBody(WithTransform(trimmed, Equal("moo"))))
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// Step 2. RFC 6750 §3 (MUST): a protected resource asked without credentials answers 401
@@ -63,12 +66,12 @@ var _ = Describe("The documented server-to-server scenario", Ordered, ContinueOn
 		specLabels("resource", "S2S-2", "C-6750-3-a", "C-6750-3-b", "C-6750-3-c", "C-6750-3.1-e", "C-6749-7-a"), func(ctx SpecContext) {
 			needPath("read-path", target.ReadPath)
 			res := send(ctx, request{Path: target.ReadPath, Note: "not authenticated"})
-			Expect(res.StatusCode).To(BeNumerically(">=", 400), per("C-6749-7-a", "a request without a valid token must not be served"))
-			Expect(res).To(HaveHTTPStatus(http.StatusUnauthorized), per("S2S-2"))
-			Expect(res).To(HaveHTTPHeaderWithValue("WWW-Authenticate", Not(BeEmpty())), per("C-6750-3-a"))
-			Expect(res).To(HaveChallenge("Bearer"), per("C-6750-3-b"))
-			expectSoftly("C-6750-3-c", func(g Gomega) { g.Expect(res).To(HaveBearerChallengeWithParams()) })
-			expectSoftly("C-6750-3.1-e", func(g Gomega) { g.Expect(res).To(HaveBearerChallengeWithout("error")) })
+			row("C-6749-7-a").Expect(res.StatusCode).To(BeNumerically(">=", 400), "a request without a valid token must not be served")
+			row("S2S-2").Expect(res).To(HaveHTTPStatus(http.StatusUnauthorized))
+			row("C-6750-3-a").Expect(res).To(HaveHTTPHeaderWithValue("WWW-Authenticate", Not(BeEmpty())))
+			row("C-6750-3-b").Expect(res).To(HaveChallenge("Bearer"))
+			row("C-6750-3-c").Expect(res).To(HaveBearerChallengeWithParams())
+			row("C-6750-3.1-e").Expect(res).To(HaveBearerChallengeWithout("error"))
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// Step 3. RFC 6749 §4.4.2 and §3.2.1 (MUST): the client is authenticated, so a wrong secret
@@ -83,17 +86,15 @@ var _ = Describe("The documented server-to-server scenario", Ordered, ContinueOn
 			res := send(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "bad credentials",
 				Form:          url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}},
 				Authorization: httpauth.BasicAuthorization(target.Client.ID, "not-"+target.Client.Secret)})
-			Expect(res).To(HaveHTTPStatus(http.StatusUnauthorized, http.StatusBadRequest), per("C-6749-4.4.2-c"))
-			Expect(res).To(HaveJSONMediaType(), per("C-6749-5.2-g"))
-			Expect(res).To(HaveOAuth2Error("invalid_client"), per("C-6749-5.2-d"))
+			row("C-6749-4.4.2-c").Expect(res).To(HaveHTTPStatus(http.StatusUnauthorized, http.StatusBadRequest))
+			row("C-6749-5.2-g").Expect(res).To(HaveJSONMediaType())
+			row("C-6749-5.2-d").Expect(res).To(HaveOAuth2Error("invalid_client"))
 			if res.StatusCode == http.StatusUnauthorized {
-				Expect(res).To(HaveChallenge("Basic"), per("C-6749-5.2-b"))
+				row("C-6749-5.2-b").Expect(res).To(HaveChallenge("Basic"))
 			}
-			expectSoftly("C-6749-5.2-b", func(g Gomega) { g.Expect(res).To(HaveHTTPStatus(http.StatusUnauthorized)) })
-			expectSoftly("S2S-3", func(g Gomega) {
-				g.Expect(objectOf(res).members).To(HaveKeyWithValue("error_description", BeAssignableToTypeOf("")),
-					"the documented scenario shows an error_description")
-			})
+			row("C-6749-5.2-b").Lenient().Expect(res).To(HaveHTTPStatus(http.StatusUnauthorized))
+			row("S2S-3").Lenient().Expect(objectOf(res).members).To(HaveKeyWithValue("error_description", BeAssignableToTypeOf("")),
+				"the documented scenario shows an error_description")
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// Step 4. RFC 6749 §4.4.3 and §5.1 (MUST): 200; a JSON object sent as application/json;
@@ -103,46 +104,48 @@ var _ = Describe("The documented server-to-server scenario", Ordered, ContinueOn
 	// (MUST) and Pragma: no-cache (graded as a warning: RFC 9111 deprecates it). §4.4.3
 	// (SHOULD): no refresh token.
 	It("4. post /token (valid credentials): answers 200 with a Bearer token, expires_in and scope, not cached",
-		specLabels("token", "S2S-4", "C-6749-2.3.1-a", "C-6749-4.4.3-a", "C-6749-5.1-a", "C-6749-5.1-b", "C-6749-5.1-c",
+		specLabels("token", "S2S-4", "C-6749-5.1-a", "C-6749-5.1-b", "C-6749-5.1-c",
 			"C-6749-5.1-d", "C-6749-5.1-e", "C-6749-5.1-f", "C-6749-5.1-g", "C-6749-5.1-h", "C-6749-3.3-a", "C-6749-4.4.3-b"),
 		func(ctx SpecContext) {
 			needPath("token-path", target.TokenPath)
 			res := send(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "valid credentials",
 				Form:          url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}},
 				Authorization: httpauth.BasicAuthorization(target.Client.ID, target.Client.Secret)})
-			Expect(res).To(HaveHTTPStatus(http.StatusOK), per("C-6749-5.1-a"))
-			Expect(res).To(HaveJSONMediaType(), per("C-6749-5.1-f"))
-			Expect(res).To(BeJSONObject(), per("C-6749-5.1-f"))
+			row("C-6749-5.1-a").Expect(res).To(HaveHTTPStatus(http.StatusOK))
+			row("C-6749-5.1-f").Expect(res).To(HaveJSONMediaType())
+			row("C-6749-5.1-f").Require(res).To(BeJSONObject())
 			tok := objectOf(res).members
 
-			Expect(tok).To(HaveKeyWithValue("access_token", And(BeAssignableToTypeOf(""), Not(BeEmpty()))), per("C-6749-5.1-b"))
-			Expect(tok).To(HaveKeyWithValue("token_type", BeAssignableToTypeOf("")), per("C-6749-5.1-c"))
-			Expect(tok["token_type"]).To(WithTransform(strings.ToLower, Equal("bearer")), per("S2S-4"))
+			row("C-6749-5.1-b").Require(tok).To(HaveKeyWithValue("access_token", And(BeAssignableToTypeOf(""), Not(BeEmpty()))))
+			row("C-6749-5.1-c").Require(tok).To(HaveKeyWithValue("token_type", BeAssignableToTypeOf("")))
+			row("S2S-4").Expect(tok["token_type"]).To(WithTransform(strings.ToLower, Equal("bearer")))
 			// A usable Bearer token: the later steps can run whatever else is wrong here.
 			accessToken, tokenType = tok["access_token"].(string), tok["token_type"].(string)
 
-			Expect(res).To(HaveCacheDirective("no-store"), per("C-6749-5.1-g"))
-			expectSoftly("C-6749-5.1-h", func(g Gomega) { g.Expect(res).To(HavePragmaNoCache()) })
+			row("C-6749-5.1-g").Expect(res).To(HaveCacheDirective("no-store"))
+			row("C-6749-5.1-h").Expect(res).To(HavePragmaNoCache())
 
 			if v, ok := tok["expires_in"]; ok {
-				Expect(v).To(BeAssignableToTypeOf(json.Number("")), per("C-6749-5.1-e", "it is not a JSON number"))
-				Expect(string(v.(json.Number))).To(MatchRegexp(`^[0-9]+$`), per("C-6749-5.1-e"))
+				n, isNumber := v.(json.Number)
+				row("C-6749-5.1-e").That(isNumber && regexp.MustCompile(`^[0-9]+$`).MatchString(string(n)),
+					"expires_in is %s, not a JSON number of whole seconds", format.Object(v, 0))
 			}
 			if target.ExpiresIn != 0 {
 				// A provider may count the lifetime left, which is a second or so less than the
 				// lifetime by the time it answers (node-oauth2-server does): RFC 6749 §5.1 only
 				// says expires_in is the token's lifetime in seconds.
-				Expect(tok).To(HaveKeyWithValue("expires_in", WithTransform(jsonInt,
+				row("S2S-4").Expect(tok).To(HaveKeyWithValue("expires_in", WithTransform(jsonNumberOrNaN,
 					BeNumerically("~", target.ExpiresIn-pinnedLifetimeSlack/2, pinnedLifetimeSlack/2))),
-					per("S2S-4", fmt.Sprintf("the target pins expires_in to %d, less up to %d seconds already elapsed", target.ExpiresIn, pinnedLifetimeSlack)))
+					fmt.Sprintf("the target pins expires_in to %d, less up to %d seconds already elapsed", target.ExpiresIn, pinnedLifetimeSlack))
 			} else {
-				expectSoftly("C-6749-5.1-d", func(g Gomega) { g.Expect(tok).To(HaveKey("expires_in")) })
+				row("C-6749-5.1-d").Expect(tok).To(HaveKey("expires_in"))
 			}
 			if v, ok := tok["scope"]; ok {
-				Expect(v).To(BeAssignableToTypeOf(""), per("C-6749-3.3-a"))
-				Expect(strings.Split(v.(string), " ")).To(ConsistOf("read"), per("S2S-4", "the scope granted is not the one asked for"))
+				if row("C-6749-3.3-a").Expect(v).To(BeAssignableToTypeOf("")) {
+					row("S2S-4").Expect(strings.Split(v.(string), " ")).To(ConsistOf("read"), "the scope granted is not the one asked for")
+				}
 			}
-			expectSoftly("C-6749-4.4.3-b", func(g Gomega) { g.Expect(tok).NotTo(HaveKey("refresh_token")) })
+			row("C-6749-4.4.3-b").Expect(tok).NotTo(HaveKey("refresh_token"))
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// Step 5. RFC 6750 §2.1 (MUST): the resource server accepts the token in an Authorization
@@ -152,10 +155,10 @@ var _ = Describe("The documented server-to-server scenario", Ordered, ContinueOn
 			needPath("read-path", target.ReadPath)
 			needToken()
 			res := send(ctx, request{Path: target.ReadPath, Note: "authenticated, resource is not yet defined", Authorization: authorization()})
-			Expect(res).To(HaveHTTPStatus(http.StatusOK), per("C-6750-2.1-a"))
-			Expect(res).To(HaveJSONMediaType(), per("S2S-5"))
-			Expect(res).To(BeJSONObject(), per("S2S-5"))
-			Expect(objectOf(res).members).To(HaveKey("resource"), per("S2S-5"))
+			row("C-6750-2.1-a").Expect(res).To(HaveHTTPStatus(http.StatusOK))
+			row("S2S-5").Expect(res).To(HaveJSONMediaType())
+			row("S2S-5").Expect(res).To(BeJSONObject())
+			row("S2S-5").Expect(objectOf(res).members).To(HaveKey("resource"))
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// Step 6. RFC 6749 §7 (MUST): the resource server validates the token, so a made-up one is
@@ -171,14 +174,12 @@ var _ = Describe("The documented server-to-server scenario", Ordered, ContinueOn
 			}
 			res := send(ctx, request{Method: http.MethodPost, Path: target.WritePath, Note: "invalid token",
 				JSON: map[string]string{"value": "written-with-a-made-up-token"}, Authorization: scheme + " random-token-foo"})
-			Expect(res.StatusCode).To(BeNumerically(">=", 400), per("C-6749-7-a", "a request without a valid token must not be served"))
-			Expect(res).To(HaveHTTPHeaderWithValue("WWW-Authenticate", Not(BeEmpty())), per("C-6750-3-a"))
-			Expect(res).To(HaveChallenge("Bearer"), per("C-6750-3-b"))
-			expectSoftly("C-6750-3.1-c", func(g Gomega) { g.Expect(res).To(HaveHTTPStatus(http.StatusUnauthorized)) })
-			expectSoftly("C-6750-3-f", func(g Gomega) { g.Expect(res).To(HaveBearerAttribute("error", "invalid_token")) })
-			expectSoftly("S2S-6", func(g Gomega) {
-				g.Expect(res).To(HaveOAuth2Error("invalid_token"), "the documented scenario repeats the error as JSON")
-			})
+			row("C-6749-7-a").Expect(res.StatusCode).To(BeNumerically(">=", 400), "a request without a valid token must not be served")
+			row("C-6750-3-a").Expect(res).To(HaveHTTPHeaderWithValue("WWW-Authenticate", Not(BeEmpty())))
+			row("C-6750-3-b").Expect(res).To(HaveChallenge("Bearer"))
+			row("C-6750-3.1-c").Expect(res).To(HaveHTTPStatus(http.StatusUnauthorized))
+			row("C-6750-3-f").Expect(res).To(HaveBearerAttribute("error", "invalid_token"))
+			row("S2S-6").Lenient().Expect(res).To(HaveOAuth2Error("invalid_token"), "the documented scenario repeats the error as JSON")
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// Step 7. The seed's resource policy: any valid token may write, even one granted only read.
@@ -189,10 +190,10 @@ var _ = Describe("The documented server-to-server scenario", Ordered, ContinueOn
 			value := uniqueValue()
 			res := send(ctx, request{Method: http.MethodPost, Path: target.WritePath, Note: "authenticated",
 				JSON: map[string]string{"value": value}, Authorization: authorization()})
-			Expect(res).To(HaveHTTPStatus(http.StatusOK), per("S2S-7"))
-			Expect(res).To(HaveJSONMediaType(), per("S2S-7"))
-			Expect(res).To(BeJSONObject(), per("S2S-7"))
-			Expect(objectOf(res).members).To(HaveKeyWithValue("message", "resource created"), per("S2S-7"))
+			row("S2S-7").Expect(res).To(HaveHTTPStatus(http.StatusOK))
+			row("S2S-7").Expect(res).To(HaveJSONMediaType())
+			row("S2S-7").Expect(res).To(BeJSONObject())
+			row("S2S-7").Expect(objectOf(res).members).To(HaveKeyWithValue("message", "resource created"))
 			written = value
 		}, SpecTimeout(target.specTimeout(1)))
 
@@ -205,19 +206,23 @@ var _ = Describe("The documented server-to-server scenario", Ordered, ContinueOn
 				Skip("step 7 did not store a value, which this step reads back")
 			}
 			res := send(ctx, request{Path: target.ReadPath, Note: "authenticated, resource is now defined", Authorization: authorization()})
-			Expect(res).To(HaveHTTPStatus(http.StatusOK), per("S2S-8"))
-			Expect(res).To(BeJSONObject(), per("S2S-8"))
-			Expect(objectOf(res).members).To(HaveKeyWithValue("resource", written), per("S2S-8"))
+			row("S2S-8").Expect(res).To(HaveHTTPStatus(http.StatusOK))
+			row("S2S-8").Expect(res).To(BeJSONObject())
+			row("S2S-8").Expect(objectOf(res).members).To(HaveKeyWithValue("resource", written))
 		}, SpecTimeout(target.specTimeout(1)))
 })
 
 // pinnedLifetimeSlack is how many seconds below a pinned lifetime expires_in may be.
 const pinnedLifetimeSlack = 6
 
-// jsonInt converts a JSON number that BeAssignableToTypeOf(json.Number) already admitted.
-func jsonInt(v any) float64 {
-	n, _ := v.(json.Number).Float64()
-	return n
+// jsonNumberOrNaN is a JSON number's value, or NaN (which equals nothing) for anything else.
+func jsonNumberOrNaN(v any) float64 {
+	if n, ok := v.(json.Number); ok {
+		if f, err := n.Float64(); err == nil {
+			return f
+		}
+	}
+	return math.NaN()
 }
 
 // trimmed is a body without the white space around it.

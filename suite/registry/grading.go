@@ -103,6 +103,8 @@ var lenient = map[string]string{
 	"C-6749-5.1-e": "expires_in of 0",
 	"C-6749-5.2-i": "invalid_request instead of invalid_scope for a malformed scope",
 	"C-6750-3-c":   "a bare Bearer challenge without auth-params (very common)",
+	"S2S-3":        "no error_description (the documented scenario shows one; RFC 6749 §5.2 makes it optional)",
+	"S2S-6":        "no JSON error body on the refusal (the documented scenario repeats the error as JSON; RFC 6750 defines no body)",
 }
 
 // Grade is the row's grade under the profile, before --strict.

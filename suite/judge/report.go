@@ -22,7 +22,7 @@ func Console(t Table) string {
 	section := func(o Outcome, title string, detail func(r RowResult)) {
 		var rows []RowResult
 		for _, r := range t.Rows {
-			if r.Outcome == o {
+			if r.Outcome == o && !(o == NotJudged && onlyUnselected(r)) {
 				rows = append(rows, r)
 			}
 		}
@@ -53,11 +53,20 @@ func Console(t Table) string {
 			fmt.Fprintf(&b, "      %s\n", indent(o, "      "))
 		}
 	})
+	unselected := 0
+	for _, r := range t.Rows {
+		if r.Outcome == NotJudged && onlyUnselected(r) {
+			unselected++
+		}
+	}
 	section(NotJudged, "Not judged", func(r RowResult) {
 		for _, reason := range r.Reasons {
 			fmt.Fprintf(&b, "      %s\n", indent(firstLines(reason, 2), "      "))
 		}
 	})
+	if unselected > 0 {
+		fmt.Fprintf(&b, "  (%d of the rows not judged were %s)\n", unselected, notSelected)
+	}
 	if len(t.Errors) > 0 {
 		fmt.Fprintf(&b, "Spec errors that no row explains (%d):\n", len(t.Errors))
 		for _, e := range t.Errors {
@@ -227,6 +236,11 @@ func JUnit(t Table) ([]byte, error) {
 	}
 	return append([]byte(xml.Header), out...), nil
 }
+
+// notSelected is the reason of a row whose specs a label filter or focus left out.
+const notSelected = "not selected (label filter or focus)"
+
+func onlyUnselected(r RowResult) bool { return len(r.Reasons) == 1 && r.Reasons[0] == notSelected }
 
 func indent(s, prefix string) string { return strings.ReplaceAll(s, "\n", "\n"+prefix) }
 

@@ -258,7 +258,7 @@ func Build(s Settings, provider string, specs []SpecRecord) Table {
 func notJudgedReason(sp SpecRecord) string {
 	switch {
 	case !sp.Selected:
-		return "not selected (label filter or focus)"
+		return notSelected
 	case sp.BlockedBy != "":
 		return "blocked by " + sp.BlockedBy + ": " + sp.Reason
 	case sp.Reason != "":

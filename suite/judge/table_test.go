@@ -121,7 +121,7 @@ func TestEveryOutputAgrees(t *testing.T) {
 		if !strings.Contains(page, string(r.Outcome)+"</td><td>") || !strings.Contains(page, r.ID) {
 			t.Errorf("HTML does not show %s", r.ID)
 		}
-		if r.Outcome != Passed && !strings.Contains(console, "  "+r.ID+"  ") {
+		if r.Outcome != Passed && !onlyUnselected(r) && !strings.Contains(console, "  "+r.ID+"  ") {
 			t.Errorf("the console summary does not list %s (%s)", r.ID, r.Outcome)
 		}
 	}

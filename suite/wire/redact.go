@@ -76,10 +76,11 @@ func (r *Redactor) AddCredentials(id, secret string) {
 }
 
 // Learn registers the tokens a response body carries: the string access_token, refresh_token
-// and id_token members of a JSON object, as decoded (so any escaping counts).
+// and id_token members of a JSON object, as decoded (so any escaping counts). Whatever follows
+// the object is ignored.
 func (r *Redactor) Learn(body []byte) {
 	var members map[string]any
-	if json.Unmarshal(body, &members) != nil {
+	if json.NewDecoder(bytes.NewReader(body)).Decode(&members) != nil {
 		return
 	}
 	for _, name := range []string{"access_token", "refresh_token", "id_token"} {

@@ -281,7 +281,7 @@ func (c *Client) attempt(ctx context.Context, r *Request) (x *Exchange) {
 	}
 	res, err := hc.Do(req)
 	if err != nil {
-		err = asTimeout(ctx, err)
+		err = asTimeout(deadline, err)
 		c.record(err)
 		x.Err = err
 		return x
@@ -298,7 +298,7 @@ func (c *Client) attempt(ctx context.Context, r *Request) (x *Exchange) {
 		x.Body, err = readBounded(res.Body, c.o.MaxBody)
 		res.Body.Close()
 		if err != nil {
-			err = asTimeout(ctx, err)
+			err = asTimeout(deadline, err)
 		}
 	}
 	c.record(err)
@@ -503,8 +503,8 @@ func contentCoding(values []string) string {
 
 // asTimeout marks err as a timeout when the exchange's deadline has passed: net/http may report
 // what it had read so far instead ("malformed HTTP response" for half a status line).
-func asTimeout(ctx context.Context, err error) error {
-	if IsTimeout(err) || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+func asTimeout(deadline time.Time, err error) error {
+	if IsTimeout(err) || time.Now().Before(deadline) {
 		return err
 	}
 	var body *bodyError

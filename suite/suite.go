@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -89,6 +90,48 @@ func preflight() error {
 	}
 	if err := checkReachable(context.Background(), target.ProviderURL); err != nil {
 		return fmt.Errorf("cannot reach the provider at %s: %w", target.ProviderURL, err)
+	}
+	return checkClient(context.Background())
+}
+
+// checkClient sends one valid token request with the main client before any spec runs, so that
+// the user's own mistakes read as one sentence and nothing tested, not as a page of provider
+// failures: a refused client (a wrong --client-id or --client-secret, which would also feed
+// the provider's brute-force protection), a token path that is not there, or a provider that
+// is unavailable or rate limiting. Any other answer, right or wrong, is for the specs to judge.
+func checkClient(ctx context.Context) error {
+	if target.TokenPath == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, target.RequestTimeout)
+	defer cancel()
+	req, _, err := buildRequest(ctx, request{Method: http.MethodPost, Path: target.TokenPath,
+		Form: form("scope", strings.Join(target.allowedScopes()[:1], " ")), Authorization: target.Client.basic()})
+	if err != nil {
+		return err
+	}
+	res, err := httpClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("the token request to %s got no response: %s", target.url(target.TokenPath), describeTransportError(err))
+	}
+	body, _ := readBounded(res.Body)
+	res.Body.Close()
+	code := ""
+	if obj, err := decodeObject(body); err == nil {
+		code, _ = obj.members["error"].(string)
+	}
+	switch {
+	case res.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("the token endpoint %s answered 404 Not Found: check --token-path (or token_path in the target description)", target.url(target.TokenPath))
+	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable:
+		after := res.Header.Get("Retry-After")
+		if after != "" {
+			after = ", Retry-After: " + redactor.mask(oneLine(after, 40))
+		}
+		return fmt.Errorf("the provider is unavailable or rate limiting (%s%s): nothing was tested; try again later", res.Status, after)
+	case res.StatusCode == http.StatusUnauthorized || code == "invalid_client":
+		return fmt.Errorf("the provider refused the client's credentials (%s%s): check --client-id and --client-secret (client.id and client.secret in the target description)",
+			res.Status, map[bool]string{true: ", " + code, false: ""}[code != ""])
 	}
 	return nil
 }

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/ccconform/ccconform/suite/judge"
 )
 
 // maxResponseBytes bounds how much of a response body the suite reads. Larger bodies fail the
@@ -170,6 +172,7 @@ func trySend(ctx context.Context, r request) (*http.Response, error) {
 		return nil, fmt.Errorf("%s %s got no response: %s", req.Method, r.Path, describeTransportError(err))
 	}
 	redactor.learn(x.resBody)
+	judgeHTTPRules(res)
 	GinkgoWriter.Printf("[Provider]: %s %s\n\n", res.Status, oneLine(redactor.body(x.resBody), 300))
 	return res, nil
 }
@@ -430,4 +433,21 @@ func (r *secretRedactor) requestBody(b []byte, contentType string) string {
 		return r.mask(formSecretParam.ReplaceAllString(string(b), "$1$2=[redacted]"))
 	}
 	return r.body(b)
+}
+
+// judgeHTTPRules judges the HTTP rules every answer must keep, whatever OAuth row the request
+// was for (checklist 2.R): a 401 carries a challenge (RFC 9110 §15.5.2), and a response the
+// suite asked not to compress (Accept-Encoding: identity) is recorded if it is compressed
+// anyway (RFC 9110 §12.5.3).
+func judgeHTTPRules(res *http.Response) {
+	if !judge.InSpec() {
+		return
+	}
+	if res.StatusCode == http.StatusUnauthorized {
+		judge.Row("H-9110-15.5.2-a").That(len(res.Header.Values("WWW-Authenticate")) > 0,
+			"%s %s answered 401 without WWW-Authenticate", res.Request.Method, res.Request.URL.Path)
+	}
+	if ce := res.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		judge.Row("H-9110-12.5.3-a").Inform("the provider sent Content-Encoding %q though the suite asked for identity; the suite judged the bytes as sent", ce)
+	}
 }

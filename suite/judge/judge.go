@@ -120,6 +120,13 @@ func finishSpec() {
 	}
 }
 
+// InSpec reports whether a spec is running on this process (its judgments are being recorded).
+func InSpec() bool {
+	currentMu.Lock()
+	defer currentMu.Unlock()
+	return current != nil
+}
+
 // RowLabels returns the requirement IDs among a spec's labels.
 func RowLabels(labels []string) []string {
 	var ids []string

@@ -11,17 +11,18 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/ccconform/ccconform/suite/httpauth"
+	"github.com/ccconform/ccconform/suite/judge"
 )
 
 // RFC 6749 §2.3 and §2.3.1: how a confidential client authenticates at the token endpoint.
 var _ = Describe("RFC 6749 §2.3: client authentication", func() {
 	// §2.3 (MUST, on the client): one authentication method per request; §5.2 gives the error
-	// for using more than one, invalid_request. The checklist derives the server's side (kind R,
-	// a warning unless --strict): valid credentials sent both ways get no token. invalid_client
-	// is accepted as well, since the server may see ambiguous credentials as a failed
-	// authentication. A provider that takes no body credentials (§2.3.1 makes them optional)
-	// may rightly ignore client_id and client_secret as unknown parameters (§3.2), so the spec
-	// needs one that takes them and is skipped otherwise.
+	// for using more than one, invalid_request. The checklist derives the server's side (kind R):
+	// valid credentials sent both ways get no token. invalid_client is accepted as well, since
+	// the server may see ambiguous credentials as a failed authentication. A provider that takes
+	// no body credentials (§2.3.1 makes them optional) may rightly ignore client_id and
+	// client_secret as unknown parameters (§3.2), so the spec needs one that takes them and is
+	// skipped otherwise. The error's shape and status are the §5.2 specs' business.
 	It("answers valid credentials sent both with HTTP Basic and in the body with no token and invalid_request",
 		specLabels("token", "C-6749-2.3-a"), func(ctx SpecContext) {
 			needTokenPath()
@@ -30,30 +31,24 @@ var _ = Describe("RFC 6749 §2.3: client authentication", func() {
 			if !isJudgeableError(res) && !isInvalidClient(res) {
 				skipUnlessPlainRequestWorks(ctx)
 			}
-			expectSoftly("C-6749-2.3-a", func(g Gomega) {
-				expectNoTokenIn(g, res)
-				g.Expect(objectOf(res).members["error"]).To(BeElementOf("invalid_request", "invalid_client"),
-					"two authentication methods at once are invalid_request (or, leniently, invalid_client)")
-			})
-			if res.StatusCode >= 400 {
-				expectWellFormedError(res)
-				expectChallengeOn401(res, true)
-			}
+			expectTokenError(res, "C-6749-2.3-a", "invalid_request", "invalid_client")
 		}, SpecTimeout(target.specTimeout(2)))
 })
 
 var _ = Describe("RFC 6749 §2.3.1: client password", func() {
 	// §2.3.1 (MUST): the authorization server supports HTTP Basic for clients that were issued
-	// a password. The client credentials grant with Basic gets a token; the checks name the §5.1
-	// rows they share with the access token response.
+	// a password. The client credentials grant with Basic gets a token: 200 and an access_token
+	// (the rest of the §5.1 response is the §5.1 and §4.4.3 specs' business).
 	It("answers valid client credentials sent with HTTP Basic with 200 and an access token",
 		specLabels("token", "C-6749-2.3.1-a"), func(ctx SpecContext) {
 			needTokenPath()
 			res := postToken(ctx, "valid credentials, HTTP Basic", target.Client.basic(), validForm())
-			Expect(res).To(HaveHTTPStatus(http.StatusOK), perAll([]string{"C-6749-2.3.1-a", "C-6749-5.1-a"}))
-			Expect(res).To(BeJSONObject(), perAll([]string{"C-6749-2.3.1-a", "C-6749-5.1-f"}))
-			Expect(objectOf(res).members).To(HaveKeyWithValue("access_token", And(BeAssignableToTypeOf(""), Not(BeEmpty()))),
-				perAll([]string{"C-6749-2.3.1-a", "C-6749-5.1-b"}))
+			basic := row("C-6749-2.3.1-a")
+			basic.Expect(res).To(HaveHTTPStatus(http.StatusOK))
+			if basic.Expect(res).To(BeJSONObject()) {
+				basic.Expect(objectOf(res).members).To(HaveKeyWithValue("access_token", And(BeAssignableToTypeOf(""), Not(BeEmpty()))),
+					"the response has no access_token")
+			}
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// §2.3.1 and Appendix B (MUST): Basic's user and password are the client id and secret
@@ -62,39 +57,36 @@ var _ = Describe("RFC 6749 §2.3.1: client password", func() {
 	// space, +, %, /, =, &, : and a non-ASCII letter in both; its colons are escaped, so a
 	// server that decodes before splitting, or does not decode, fails it. Asked without scope,
 	// so invalid_scope (§3.3 allows it) also shows the credentials were accepted.
-	It("answers a client id and secret with special characters, form-urlencoded in HTTP Basic, as authenticated",
+	//
+	// Then the same credentials without the form-urlencoding, as many clients send them. §2.3.1
+	// does not ask the server to take them, and with colons in the id they are ambiguous anyway;
+	// whether the server takes them ("lenient decoding") is recorded, never graded, as the
+	// checklist's row asks.
+	It("answers a client id and secret with special characters, form-urlencoded in HTTP Basic, as authenticated; records whether unencoded ones are too",
 		specLabels("token", "C-6749-2.3.1-b"), func(ctx SpecContext) {
 			needTokenPath()
 			c := target.Clients.SpecialCharacters
 			if c == nil {
-				Skip("no special_characters fixture client is declared in --target-config, so Basic's form-urlencoding cannot be checked")
+				judge.Skip("no special_characters fixture client is declared in --target-config, so Basic's form-urlencoding cannot be checked")
 			}
+			decoding := row("C-6749-2.3.1-b")
+			By("form-urlencoded, as §2.3.1 says")
 			res := postToken(ctx, "special characters, form-urlencoded HTTP Basic", c.basic(), form())
 			if !authenticatedBy(res) {
 				skipUnlessPlainRequestWorks(ctx)
 			}
-			Expect(authenticatedBy(res)).To(BeTrue(), per("C-6749-2.3.1-b",
-				"the form-urlencoded credentials were refused ("+outcomeClass(res)+"); the server must split at the first colon, then form-urldecode"))
-		}, SpecTimeout(target.specTimeout(2)))
+			decoding.That(authenticatedBy(res),
+				"the form-urlencoded credentials were refused (%s); the server must split at the first colon, then form-urldecode", outcomeClass(res))
 
-	// The same credentials without the form-urlencoding, as many clients send them. §2.3.1 does
-	// not ask the server to take them, and with colons in the id they are ambiguous anyway; a
-	// server that does take them decodes leniently, which is recorded, never graded.
-	It("records whether HTTP Basic credentials sent without form-urlencoding are accepted too (lenient decoding)",
-		specLabels("token", "C-6749-2.3.1-b"), func(ctx SpecContext) {
-			needTokenPath()
-			c := target.Clients.SpecialCharacters
-			if c == nil {
-				Skip("no special_characters fixture client is declared in --target-config")
-			}
-			res := postToken(ctx, "special characters, HTTP Basic without form-urlencoding",
+			By("not form-urlencoded, as many clients send them")
+			res = postToken(ctx, "special characters, HTTP Basic without form-urlencoding",
 				httpauth.BasicAuthorizationUnencoded(c.ID, c.Secret), form())
 			if authenticatedBy(res) {
-				observe("C-6749-2.3.1-b", "lenient decoding: Basic credentials sent without form-urlencoding are accepted too (%s)", outcomeClass(res))
+				decoding.Inform("lenient decoding: Basic credentials sent without form-urlencoding are accepted too (%s)", outcomeClass(res))
 			} else {
-				observe("C-6749-2.3.1-b", "strict decoding: Basic credentials sent without form-urlencoding are refused (%s)", outcomeClass(res))
+				decoding.Inform("strict decoding: Basic credentials sent without form-urlencoding are refused (%s)", outcomeClass(res))
 			}
-		}, SpecTimeout(target.specTimeout(1)))
+		}, SpecTimeout(target.specTimeout(3)))
 
 	// §2.3.1 (MAY): the server may take client_id and client_secret in the request body. What
 	// the provider does is recorded; the specs that need body credentials are skipped without
@@ -104,29 +96,38 @@ var _ = Describe("RFC 6749 §2.3.1: client password", func() {
 			needTokenPath()
 			accepted, outcome := probeBodyCredentials(ctx)
 			if accepted {
-				observe("C-6749-2.3.1-c", "client credentials in the request body are accepted (%s)", outcome)
+				row("C-6749-2.3.1-c").Inform("client credentials in the request body are accepted (%s)", outcome)
 			} else {
-				observe("C-6749-2.3.1-c", "client credentials in the request body are not accepted (%s); the specs that need them are skipped", outcome)
+				row("C-6749-2.3.1-c").Inform("client credentials in the request body are not accepted (%s); the specs that need them are skipped", outcome)
 			}
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// §2.3.1 (MUST, on the client): client credentials never go in the request URI. The
-	// checklist derives the server's side (kind R, a warning unless --strict): credentials
-	// offered only in the query get no token. Both a 400 (parameters in the URI refused) and a
-	// 401 (the query ignored, so no credentials) are accepted.
+	// checklist derives the server's side (kind R): credentials offered only in the query get no
+	// token. Both a 400 (parameters in the URI refused) and a 401 (the query ignored, so no
+	// credentials) are accepted.
 	It("answers client_id and client_secret sent only in the URI query with 400 or 401 and no token",
 		specLabels("token", "C-6749-2.3.1-d"), func(ctx SpecContext) {
 			needTokenPath()
 			res := send(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "client credentials in the query only",
 				Query: url.Values{"client_id": {target.Client.ID}, "client_secret": {target.Client.Secret}}, Form: validForm()})
-			expectSoftly("C-6749-2.3.1-d", func(g Gomega) {
-				expectNoTokenIn(g, res)
-				g.Expect(res).To(HaveHTTPStatus(http.StatusBadRequest, http.StatusUnauthorized))
-			})
-			if res.StatusCode == http.StatusBadRequest || res.StatusCode == http.StatusUnauthorized {
-				expectWellFormedError(res)
-				expectChallengeOn401(res, false)
-			}
+			expectNoToken(res, "C-6749-2.3.1-d")
+			row("C-6749-2.3.1-d").Expect(res).To(HaveHTTPStatus(http.StatusBadRequest, http.StatusUnauthorized))
+		}, SpecTimeout(target.specTimeout(1)))
+
+	// The same with everything in the query: a POST whose parameters and credentials are all in
+	// the URI, with an empty form body. A server that reads parameters from wherever it finds
+	// them (many frameworks merge the query into the form) would issue a token; the URI must
+	// not carry credentials, so no token, and 400 (parameters in the URI refused, or none in the
+	// body) or 401 (no credentials in the body) are accepted.
+	It("answers a POST with every parameter and the client credentials in the URI query and an empty body with 400 or 401 and no token",
+		specLabels("token", "C-6749-2.3.1-d"), func(ctx SpecContext) {
+			needTokenPath()
+			res := send(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "everything in the query, empty body",
+				Query:  bodyCredentials(target.Client),
+				Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}})
+			expectNoToken(res, "C-6749-2.3.1-d")
+			row("C-6749-2.3.1-d").Expect(res).To(HaveHTTPStatus(http.StatusBadRequest, http.StatusUnauthorized))
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// §2.3.1 (MUST): an endpoint that takes client passwords is protected against brute force.
@@ -134,8 +135,8 @@ var _ = Describe("RFC 6749 §2.3.1: client password", func() {
 	// hammered): up to bruteForceAttempts wrong secrets in a row. Throttling is any of: a 429, a
 	// lockout that refuses even the right secret afterwards, no answer at all, or a marked
 	// slowdown (two attempts in a row at least a second and four times slower than the first
-	// ones). How much protection is enough the RFC does not say, so the checklist grades a
-	// missing one as a warning.
+	// ones). How much protection is enough the RFC does not say; the checklist asks for a
+	// warning when none is seen, and the registry's grade of the row decides.
 	//
 	// Serial: the attempts may trip a throttle keyed on the client's address rather than on the
 	// client id, which would refuse the specs running beside it in a parallel run.
@@ -144,7 +145,7 @@ var _ = Describe("RFC 6749 §2.3.1: client password", func() {
 			needTokenPath()
 			c := target.Clients.BruteForce
 			if c == nil {
-				Skip("no brute_force fixture client is declared in --target-config; this check only ever hammers such a throwaway client")
+				judge.Skip("no brute_force fixture client is declared in --target-config; this check only ever hammers such a throwaway client")
 			}
 			By("the throwaway client's own secret authenticates")
 			first := postToken(ctx, "throwaway client, right secret", c.basic(), form())
@@ -153,7 +154,7 @@ var _ = Describe("RFC 6749 §2.3.1: client password", func() {
 			case first.StatusCode == http.StatusTooManyRequests:
 				verdict = "the throwaway client is still locked out (429) from an earlier run"
 			case isInvalidClient(first):
-				Skip("the brute_force fixture's own credentials are refused (" + outcomeClass(first) + "), so a lockout could not be told from a wrong fixture")
+				judge.Skip("the brute_force fixture's own credentials are refused (%s), so a lockout could not be told from a wrong fixture", outcomeClass(first))
 			}
 			why := fmt.Sprintf("%d wrong secrets in a row met no 429, no lockout of the right secret and no marked slowdown", bruteForceAttempts)
 			var fastest time.Duration
@@ -204,7 +205,7 @@ var _ = Describe("RFC 6749 §2.3.1: client password", func() {
 			if verdict != "" {
 				GinkgoWriter.Printf("brute-force protection seen: %s\n", verdict)
 			}
-			expectSoftly("C-6749-2.3.1-e", func(g Gomega) { g.Expect(verdict).NotTo(BeEmpty(), why) })
+			row("C-6749-2.3.1-e").That(verdict != "", "%s", why)
 		}, SpecTimeout(target.specTimeout(bruteForceAttempts+3)))
 })
 
@@ -251,8 +252,8 @@ func needBodyCredentials(ctx context.Context) {
 		probeBodyCredentials(ctx)
 	}
 	if !bodyCredentialsProbe.accepted {
-		Skip("the provider does not take client credentials in the request body (" + bodyCredentialsProbe.outcome +
-			"), which RFC 6749 §2.3.1 makes optional and this spec needs")
+		judge.Skip("the provider does not take client credentials in the request body (%s), which RFC 6749 §2.3.1 makes optional and this spec needs",
+			bodyCredentialsProbe.outcome)
 	}
 }
 

@@ -25,7 +25,7 @@ const (
 // Each exchange is "── request N (note)", the request line with the query redacted, Host, the
 // other headers sorted by name, and the body; then "── response (duration)", the status line,
 // the header fields in wire order and the body, or "── no response after …: why" (see
-// Describe). Header values are clipped to MaxTranscriptHeaderValue bytes, at most
+// Describe), or "── not sent: …" (ErrSilent). Header values are clipped to MaxTranscriptHeaderValue bytes, at most
 // MaxTranscriptHeaderLines lines a message, bodies to MaxTranscriptBody bytes.
 func Transcript(r *Redactor, xs []*Exchange) string {
 	if r == nil {
@@ -75,9 +75,11 @@ func writeResponse(b *strings.Builder, r *Redactor, x *Exchange) {
 		return
 	}
 	res := x.Response
-	fmt.Fprintf(b, "── response (%s)\n", took)
 	fields, statusLine := x.WireFields, x.WireStatusLine
-	if !x.WireHeaderParsed {
+	if x.WireHeaderParsed {
+		fmt.Fprintf(b, "── response (%s)\n", took)
+	} else {
+		fmt.Fprintf(b, "── response (%s; the head as net/http parsed it, not as sent)\n", took)
 		fields, statusLine = sortedFields(res.Header), res.Proto+" "+res.Status
 	}
 	b.WriteString(r.String(statusLine) + "\n")

@@ -77,7 +77,10 @@ type Options struct {
 	OnExchange func(*Exchange)
 }
 
-// Client sends requests to the provider under test. It is safe for concurrent use.
+// Client sends requests to the provider under test. Every exchange has a connection of its own:
+// no keep-alive, no proxy (HTTP_PROXY and the like are ignored, since a proxy would stand
+// between the suite and the wire it reports), HTTP/1.1 only, TLS 1.2 or later. Redirects are
+// returned, never followed. It is safe for concurrent use.
 type Client struct {
 	o Options
 
@@ -200,6 +203,9 @@ func (c *Client) Do(ctx context.Context, r *Request) (x *Exchange) {
 	}
 	sent := prepare(r)
 	x.Request = sent
+	if x.Err = sent.check(); x.Err != nil {
+		return x
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -243,6 +249,18 @@ func prepare(r *Request) *Request {
 	return &sent
 }
 
+// check says why r cannot be sent, if it cannot.
+func (r *Request) check() error {
+	u, err := url.Parse(r.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("the request URL %q is not an absolute http or https URL", r.URL)
+	}
+	if _, err := http.NewRequest(r.Method, r.URL, nil); err != nil {
+		return fmt.Errorf("cannot build the request %s %s: %w", r.Method, r.URL, err)
+	}
+	return nil
+}
+
 // attempt sends r once, under its own deadline, and records what came back.
 func (c *Client) attempt(ctx context.Context, r *Request) (x *Exchange) {
 	x = &Exchange{Request: r, Timeout: c.o.Timeout}
@@ -250,11 +268,6 @@ func (c *Client) attempt(ctx context.Context, r *Request) (x *Exchange) {
 	defer func() { x.Duration = time.Since(start) }()
 	if err := ctx.Err(); err != nil {
 		x.Err = err
-		return x
-	}
-	u, err := url.Parse(r.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		x.Err = fmt.Errorf("the request URL %q is not an absolute http or https URL", r.URL)
 		return x
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.o.Timeout)

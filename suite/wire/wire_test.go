@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -101,6 +107,9 @@ func TestUnparsedWireHeaderKeepsGoHeader(t *testing.T) {
 	}
 	if x.WireHeaderParsed || x.WireFields != nil || x.Response.Header.Get("X-Big") != big {
 		t.Errorf("WireHeaderParsed %v, want false with net/http's header kept", x.WireHeaderParsed)
+	}
+	if got := Transcript(nil, []*Exchange{x}); !strings.Contains(got, "the head as net/http parsed it, not as sent") {
+		t.Errorf("the transcript does not say the head is net/http's:\n%s", Clip(got, 300))
 	}
 }
 
@@ -442,6 +451,9 @@ func TestDescribeConnectionFailures(t *testing.T) {
 		{"/relative", `the request URL "/relative" is not an absolute http or https URL`},
 	}
 	c := New(Options{Timeout: 5 * time.Second})
+	if x := c.Do(context.Background(), &Request{Method: "BAD METHOD", URL: plain.URL}); x.Err == nil || x.Attempts != 0 {
+		t.Errorf("a bad method: error %v, %d attempts", x.Err, x.Attempts)
+	}
 	for _, tc := range cases {
 		x := c.Do(context.Background(), &Request{URL: tc.url})
 		if got := Describe(x.Err, x.Timeout); got != tc.want {
@@ -497,5 +509,37 @@ func TestParseRetryAfter(t *testing.T) {
 		if got, ok := parseRetryAfter(tc.in, now); got != tc.want || ok != tc.ok {
 			t.Errorf("%q: %s %v, want %s %v", tc.in, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// Options.ClientCertificates are offered to a provider that asks for one.
+func TestClientCertificate(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "suite client"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	clientCAs := x509.NewCertPool()
+	clientCAs.AddCert(leaf)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.TLS.PeerCertificates[0].Subject.CommonName)
+	}))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clientCAs}
+	srv.StartTLS()
+	defer srv.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	c := New(Options{Timeout: 5 * time.Second, RootCAs: roots,
+		ClientCertificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	x := c.Do(context.Background(), &Request{URL: srv.URL})
+	if x.Err != nil || string(x.Body) != "suite client" {
+		t.Errorf("error %v, body %q: want the client certificate presented", x.Err, x.Body)
 	}
 }

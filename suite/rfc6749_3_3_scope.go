@@ -8,11 +8,13 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/ccconform/ccconform/suite/judge"
 )
 
 // RFC 6749 §3.3: the scope of an access token, as the token endpoint reports it. The request side
 // (an empty scope parameter, §3.2) is another file's; the error codes of a bad scope are in
-// rfc6749_5_2_error_response_test.go.
+// rfc6749_5_2_error_response.go.
 var _ = Describe("RFC 6749 §3.3: access token scope", func() {
 	// §3.3 (MUST) and Appendix A.4: the scope member is one JSON string of scope tokens
 	// (%x21 / %x23-5B / %x5D-7E) separated by single spaces; an array of scopes, doubled or
@@ -28,9 +30,9 @@ var _ = Describe("RFC 6749 §3.3: access token scope", func() {
 			if !ok {
 				return
 			}
-			Expect(jsonKindOf(v)).To(Equal("string"), per("C-6749-3.3-a", "scope is not a JSON string"))
-			Expect(v).To(MatchRegexp(scopeSyntax.String()),
-				per("C-6749-3.3-a", "scope is not scope tokens of %x21 / %x23-5B / %x5D-7E separated by single spaces"))
+			row("C-6749-3.3-a").Require(jsonKindOf(v)).To(Equal("string"), "scope is not a JSON string")
+			row("C-6749-3.3-a").Expect(v).To(MatchRegexp(scopeSyntax.String()),
+				"scope is not scope tokens of %%x21 / %%x23-5B / %%x5D-7E separated by single spaces")
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// §3.3 (MUST): when the server grants a scope other than the one asked for, the response
@@ -41,23 +43,19 @@ var _ = Describe("RFC 6749 §3.3: access token scope", func() {
 		specLabels("token", "C-6749-3.3-b"), func(ctx SpecContext) {
 			needTokenPath()
 			forbidden := forbiddenScopeOrSkip()
-			clientGetsTokenOrSkip(ctx)
+			clientGetsTokenOrBlock(ctx)
 			asked := target.allowedScopes()[0] + " " + forbidden
 			res := postToken(ctx, "allowed and forbidden scope", target.Client.basic(), form("scope", asked))
 			if res.StatusCode != http.StatusOK {
 				expectTokenError(res, "C-6749-3.3-b", "invalid_scope")
 				return
 			}
-			Expect(res).To(BeJSONObject(), per("C-6749-3.3-b"))
-			members := objectOf(res).members
 			// No map in a failure message: it would print the token.
-			v, ok := members["scope"]
-			Expect(ok).To(BeTrue(),
-				per("C-6749-3.3-b", "the provider issued a token for a scope it may not grant in full, so it must say which scope it granted"))
-			Expect(jsonKindOf(v)).To(Equal("string"), per("C-6749-3.3-a", "scope is not a JSON string"))
-			granted, _ := v.(string)
-			Expect(strings.Split(granted, " ")).NotTo(ContainElement(forbidden),
-				per("C-6749-3.3-b", "the response says the forbidden scope "+forbidden+" was granted"))
+			granted := grantedScopeOrBlock(res)
+			row("C-6749-3.3-b").Require(granted.present).To(BeTrue(),
+				"the provider issued a token for a scope it may not grant in full, so it must say which scope it granted")
+			row("C-6749-3.3-b").Expect(granted.tokens).NotTo(ContainElement(forbidden),
+				"the response says the forbidden scope "+forbidden+" was granted")
 		}, SpecTimeout(target.specTimeout(2)))
 
 	// §3.3 (MAY): the server may ignore the requested scope, fully or in part. Recorded, never
@@ -69,14 +67,14 @@ var _ = Describe("RFC 6749 §3.3: access token scope", func() {
 			one := target.allowedScopes()[0]
 			By("asking for one allowed scope")
 			res := postToken(ctx, "one allowed scope", target.Client.basic(), form("scope", one))
-			observe("C-6749-3.3-c", "asked for %q: %s", one, describeScopeOutcome(res, one))
+			row("C-6749-3.3-c").Inform("asked for %q: %s", one, describeScopeOutcome(res, one))
 			if target.Scopes.Forbidden == "" {
 				return
 			}
 			asked := one + " " + target.Scopes.Forbidden
 			By("asking for an allowed and a forbidden scope")
 			res = postToken(ctx, "allowed and forbidden scope", target.Client.basic(), form("scope", asked))
-			observe("C-6749-3.3-c", "asked for %q: %s", asked, describeScopeOutcome(res, asked))
+			row("C-6749-3.3-c").Inform("asked for %q: %s", asked, describeScopeOutcome(res, asked))
 		}, SpecTimeout(target.specTimeout(2)))
 
 	// §3.3 (MUST): a client that asks for no scope gets the server's documented default, or
@@ -86,45 +84,69 @@ var _ = Describe("RFC 6749 §3.3: access token scope", func() {
 	It("asks for no scope and gets 200 (a default scope) or 400 invalid_scope",
 		specLabels("token", "C-6749-3.3-d"), func(ctx SpecContext) {
 			needTokenPath()
-			clientGetsTokenOrSkip(ctx)
+			clientGetsTokenOrBlock(ctx)
 			res := postToken(ctx, "no scope", target.Client.basic(), form())
-			Expect(res).To(HaveHTTPStatus(http.StatusOK, http.StatusBadRequest),
-				per("C-6749-3.3-d", "without scope the provider must use its default scope or answer invalid_scope"))
+			row("C-6749-3.3-d").Expect(res).To(HaveHTTPStatus(http.StatusOK, http.StatusBadRequest),
+				"without scope the provider must use its default scope or answer invalid_scope")
 			if res.StatusCode == http.StatusBadRequest {
-				expectErrorShape(res)
-				Expect(res).To(HaveOAuth2Error("invalid_scope"), per("C-6749-3.3-d", "the only error for a missing scope is invalid_scope"))
+				row("C-6749-3.3-d").Expect(expectErrorShape(res)).To(Equal("invalid_scope"), "the only error for a missing scope is invalid_scope")
 			}
 		}, SpecTimeout(target.specTimeout(2)))
 })
 
-// scopeSpecSuccess returns the members of a successful token response, or skips the spec: a scope
-// rule has nothing to look at without one, and the §5.1 specs report why there is none.
+// scopeSpecSuccess returns the members of a successful token response, or blocks the spec: a
+// scope rule has nothing to look at without one, and the §4.4.3 and §5.1 specs report why there
+// is none.
 func scopeSpecSuccess(res *http.Response) map[string]any {
 	GinkgoHelper()
 	if res.StatusCode != http.StatusOK {
-		Skip("the token request got " + res.Status + ", not a token; the §4.4.3 and §5.1 specs report it")
+		judge.Block("C-6749-4.4.3-a", "the token request got %s, not a token", res.Status)
 	}
 	obj, err := decodeObject(bodyOf(res))
 	if err != nil {
-		Skip("the token response is not a JSON object (" + err.Error() + "); the §5.1 specs report it")
+		judge.Block("C-6749-5.1-f", "the token response is not a JSON object (%v)", err)
 	}
 	return obj.members
 }
 
-// clientGetsTokenOrSkip checks the precondition of the specs that provoke a refusal with the
+// grantedScope is the scope member of a successful token response.
+type grantedScope struct {
+	present bool
+	// tokens are the scope tokens the response names.
+	tokens []string
+}
+
+// grantedScopeOrBlock reads the scope member of a successful token response. A body that is no
+// JSON object, or a scope that is no string, is another row's defect (C-6749-5.1-f,
+// C-6749-3.3-a), which blocks a spec that needs to know what was granted.
+func grantedScopeOrBlock(res *http.Response) grantedScope {
+	GinkgoHelper()
+	members := scopeSpecSuccess(res)
+	v, ok := members["scope"]
+	if !ok {
+		return grantedScope{}
+	}
+	s, isString := v.(string)
+	if !isString {
+		judge.Block("C-6749-3.3-a", "the granted scope is a JSON %s, not a string", jsonKindOf(v))
+	}
+	return grantedScope{present: true, tokens: strings.Split(s, " ")}
+}
+
+// clientGetsTokenOrBlock checks the precondition of the specs that provoke a refusal with the
 // default client's own credentials: that the client gets a token when it asks for an allowed
 // scope. Otherwise every such spec would report the same broken endpoint or credentials, which
-// the §4.4.3 and §5.1 specs report once.
-func clientGetsTokenOrSkip(ctx SpecContext) {
+// the §4.4.3 and §5.1 specs report once: the spec is blocked by C-6749-4.4.3-a.
+func clientGetsTokenOrBlock(ctx SpecContext) {
 	GinkgoHelper()
 	By("checking that the client gets a token for an allowed scope")
 	res, err := trySend(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "precondition: a token for an allowed scope",
 		Form: form("scope", target.allowedScopes()[0]), Authorization: target.Client.basic()})
 	if err != nil {
-		Skip("the client could not get a token, which this spec takes for granted: " + err.Error())
+		judge.Block("C-6749-4.4.3-a", "the client could not get a token, which this spec takes for granted: %v", err)
 	}
 	if _, why := parseTokenResponse(res); why != "" {
-		Skip("the client could not get a token, which this spec takes for granted: " + why + " (the §4.4.3 and §5.1 specs report this)")
+		judge.Block("C-6749-4.4.3-a", "the client could not get a token, which this spec takes for granted: %s", why)
 	}
 }
 
@@ -132,7 +154,7 @@ func clientGetsTokenOrSkip(ctx SpecContext) {
 func forbiddenScopeOrSkip() string {
 	GinkgoHelper()
 	if target.Scopes.Forbidden == "" {
-		Skip("the target declares no scope the client may not get (scopes.forbidden in --target-config)")
+		judge.Skip("the target declares no scope the client may not get (scopes.forbidden in --target-config)")
 	}
 	return target.Scopes.Forbidden
 }

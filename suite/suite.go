@@ -26,6 +26,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/ccconform/ccconform/suite/wire"
 )
 
 // Exit codes of a run: 0, the provider conforms; 1, a spec failed (or an expected failure no
@@ -79,6 +81,7 @@ func preflight() error {
 	if err := configure(); err != nil {
 		return fmt.Errorf("bad configuration: %w", err)
 	}
+	redactSecrets()
 	if target.bundled() {
 		if bundled == nil {
 			return errors.New("no --provider-url, and this build of the suite has no bundled provider")
@@ -103,26 +106,23 @@ func checkClient(ctx context.Context) error {
 	if target.TokenPath == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, target.RequestTimeout)
-	defer cancel()
-	req, _, err := buildRequest(ctx, request{Method: http.MethodPost, Path: target.TokenPath,
-		Form: form("scope", strings.Join(target.allowedScopes()[:1], " ")), Authorization: target.Client.basic()})
+	req, err := buildRequest(request{Method: http.MethodPost, Path: target.TokenPath, Note: "preflight",
+		Form: form("scope", strings.Join(target.allowedScopes()[:1], " ")), Authorization: target.Client.basic(), NoRetry: true})
 	if err != nil {
 		return err
 	}
-	res, err := httpClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("the token request to %s got no response: %s", target.url(target.TokenPath), describeTransportError(err))
+	x := httpClient.Do(ctx, req)
+	if x.Err != nil {
+		return fmt.Errorf("the token request to %s got no response: %s", target.url(target.TokenPath), wire.Describe(x.Err, target.RequestTimeout))
 	}
-	body, _ := readBounded(res.Body)
-	res.Body.Close()
+	res := x.Response
 	code := ""
-	if obj, err := decodeObject(body); err == nil {
+	if obj, err := decodeObject(x.Body); err == nil {
 		code, _ = obj.members["error"].(string)
 	}
 	switch {
 	case res.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("the token endpoint %s answered 404 Not Found: check --token-path (or token_path in the target description)", target.url(target.TokenPath))
+		return fmt.Errorf("the token endpoint %s answered 404 Not Found: check --token-path (or token_path in the target description)", redactor.mask(target.url(target.TokenPath)))
 	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable:
 		after := res.Header.Get("Retry-After")
 		if after != "" {
@@ -130,8 +130,11 @@ func checkClient(ctx context.Context) error {
 		}
 		return fmt.Errorf("the provider is unavailable or rate limiting (%s%s): nothing was tested; try again later", res.Status, after)
 	case res.StatusCode == http.StatusUnauthorized || code == "invalid_client":
+		if code != "" {
+			code = ", " + redactor.mask(oneLine(code, 40))
+		}
 		return fmt.Errorf("the provider refused the client's credentials (%s%s): check --client-id and --client-secret (client.id and client.secret in the target description)",
-			res.Status, map[bool]string{true: ", " + code, false: ""}[code != ""])
+			res.Status, code)
 	}
 	return nil
 }
@@ -165,14 +168,19 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	}
 	target.ProviderURL = rt.URL
 	Expect(setUpHTTPClient(rt.CAPEM)).To(Succeed())
-	redactor.add(target.Client.Secret)
+	redactSecrets()
+})
+
+// redactSecrets registers every client's credentials with the redactor.
+func redactSecrets() {
+	redactor.credentials(target.Client)
 	for _, c := range []*Credentials{target.Clients.SpecialCharacters, target.Clients.WithoutClientCredentials,
 		target.Clients.ShortLived, target.Clients.BruteForce} {
 		if c != nil {
-			redactor.add(c.Secret)
+			redactor.credentials(*c)
 		}
 	}
-})
+}
 
 // startBundledProvider starts the injected provider until the suite ends (the cleanup runs on
 // process 1 after every process is done).
@@ -204,23 +212,16 @@ func setUpHTTPClient(bundledCA []byte) error {
 	if bundledCA != nil {
 		pool.AppendCertsFromPEM(bundledCA)
 	}
-	httpClient = newHTTPClient(target.RequestTimeout, pool)
+	httpClient = newHTTPClient(pool)
 	return nil
 }
 
 // checkReachable sends one GET to the base URL: any HTTP answer, even a 404, means the provider
 // is there.
 func checkReachable(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, target.RequestTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
-	if err != nil {
-		return err
+	x := httpClient.Do(ctx, &wire.Request{Method: http.MethodGet, URL: strings.TrimRight(url, "/") + "/", Note: "reachable?", NoRetry: true})
+	if x.Err != nil {
+		return errors.New(wire.Describe(x.Err, target.RequestTimeout))
 	}
-	res, err := httpClient.Do(req)
-	if err != nil {
-		return errors.New(describeTransportError(err))
-	}
-	res.Body.Close()
 	return nil
 }

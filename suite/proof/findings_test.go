@@ -1,0 +1,339 @@
+package proof
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ccconform/ccconform/reference/provider"
+	"github.com/ccconform/ccconform/suite/judge"
+)
+
+// Tests for the findings of issue 9 ("verdicts a gate can trust") that are about the engine
+// and its reports rather than one rule; the findings about one rule are proven by that rule's
+// fault or control (see the issue's closing note for the map).
+
+// writeList writes an --expected-failures file.
+func writeList(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "expected-failures.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Finding 1: a row that failed is "failed" in every summary, never "not run"; and finding 3:
+// the summaries carry the reason, JUnit per requirement says warned rows are warnings, and the
+// results file has a message for each failed row.
+func TestFinding01And03SummariesShowWhatFailedAndWhy(t *testing.T) {
+	dir := t.TempDir()
+	md, page, junit := filepath.Join(dir, "s.md"), filepath.Join(dir, "s.html"), filepath.Join(dir, "j.xml")
+	// No Cache-Control on token responses (fails C-6749-5.1-g and S2S-4) and no Pragma (a warning).
+	flags := startReference(t, editResponses(isGoodBasic, when(http.StatusOK, func(_ *http.Request, r *response) {
+		r.header.Del("Cache-Control")
+		r.header.Del("Pragma")
+	})))
+	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow", "-summary-md="+md, "-summary-html="+page,
+		"-results-junit="+junit)...)
+	if run.exitCode == 0 {
+		t.Fatal("the faulty provider passed")
+	}
+	read := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	m, h, j := read(md), read(page), read(junit)
+	// The scenario's step 4 fails for the row it broke: the step's own row held.
+	for _, id := range []string{"C-6749-5.1-g"} {
+		if !regexp.MustCompile(`❌ failed \| \[`+regexp.QuoteMeta(id)+`\]`).MatchString(m) {
+			t.Errorf("the Markdown summary does not show %s as failed", id)
+		}
+		if o := run.outcome(id); o != judge.Failed {
+			t.Errorf("%s is %q in the results file", id, o)
+		}
+	}
+	if !strings.Contains(m, "no Cache-Control") || !strings.Contains(h, "no Cache-Control") {
+		t.Error("the summaries do not say why C-6749-5.1-g failed")
+	}
+	if !strings.Contains(m, "⚠️ warned") || !strings.Contains(m, "Pragma") {
+		t.Error("the Markdown summary does not show the Pragma warning with its reason")
+	}
+	if !strings.Contains(j, `<property name="ccconform.outcome" value="warned"></property>`) || !strings.Contains(j, "WARNED: ") {
+		t.Error("the per-requirement JUnit does not mark the warned row as a warning")
+	}
+	for _, r := range run.rows(judge.Failed, judge.Warned) {
+		if r.Message == "" || len(r.Specs) == 0 {
+			t.Errorf("%s has no message or spec in the results file", r.ID)
+		}
+	}
+}
+
+// Finding 2: rows that were not judged are not passed: against the reference, the audience of
+// opaque tokens cannot be seen (C-6750-5.3-b) and query tokens are not accepted, so the
+// Cache-Control rule for them does not apply (C-6750-2.3-b); listing such a row as an expected
+// failure is not stale.
+func TestFinding02UnjudgedRowsAreNotPassed(t *testing.T) {
+	flags := startReference(t, nil)
+	list := writeList(t, "- {id: C-6750-5.3-b, reason: the tokens are opaque}\n")
+	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow", "-expected-failures="+list)...)
+	if run.exitCode != 0 {
+		t.Fatalf("exit %d:\n%s", run.exitCode, describeFailures(run))
+	}
+	for _, id := range []string{"C-6750-5.3-b", "C-6750-2.3-b"} {
+		if o := run.outcome(id); o != judge.NotJudged {
+			t.Errorf("%s is %q, not %q", id, o, judge.NotJudged)
+		}
+	}
+	if run.table == nil || len(run.table.Stale) > 0 {
+		t.Errorf("stale: %v", run.table)
+	}
+}
+
+// Finding 4: transcripts and header checks see what was on the wire: a provider that sends
+// Pragma: no-cache and no Cache-Control is told it sent no Cache-Control (Go's client would
+// have invented "Cache-Control: no-cache").
+func TestFinding04HeadersAsOnTheWire(t *testing.T) {
+	flags := startReference(t, editResponses(isGoodBasic, when(http.StatusOK, delHeader("Cache-Control"))))
+	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow")...)
+	var msg string
+	for _, r := range run.rows(judge.Failed) {
+		if r.ID == "C-6749-5.1-g" {
+			msg = r.Message + r.Exchanges
+		}
+	}
+	if !strings.Contains(msg, "it has no Cache-Control header") {
+		t.Errorf("C-6749-5.1-g's message does not say there was no Cache-Control:\n%s", msg)
+	}
+	if strings.Contains(msg, "Cache-Control: no-cache") {
+		t.Errorf("the transcript shows a Cache-Control the provider never sent:\n%s", msg)
+	}
+}
+
+// Finding 6: an expected failure is recorded where it fails and the spec goes on, so a failure
+// that is not listed still fails the run: errors sent as text/plain (C-6749-5.2-g, listed) and
+// an unknown grant answered with invalid_grant (C-6749-4.4.2-b, not listed).
+func TestFinding06AnExpectedFailureHidesNothingElse(t *testing.T) {
+	flags := startReference(t, editResponses(tokenPOST, func(r *http.Request, res *response) {
+		if res.status >= 400 {
+			res.header.Set("Content-Type", "text/plain")
+		}
+		if res.object()["error"] == "unsupported_grant_type" {
+			m := res.object()
+			m["error"] = "invalid_grant"
+			res.setObject(m)
+			res.header.Set("Content-Type", "text/plain")
+		}
+	}))
+	list := writeList(t, "- {id: C-6749-5.2-g, reason: errors are sent as text/plain}\n")
+	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow", "-expected-failures="+list)...)
+	if run.exitCode == 0 {
+		t.Fatal("the run passed: the listed row hid an unlisted failure")
+	}
+	if o := run.outcome("C-6749-4.4.2-b"); o != judge.Failed {
+		t.Errorf("C-6749-4.4.2-b is %q, not failed", o)
+	}
+	if o := run.outcome("C-6749-5.2-g"); o != judge.ExpectedFailure {
+		t.Errorf("C-6749-5.2-g is %q, not an expected failure", o)
+	}
+}
+
+// Finding 7: --strict respects the expected-failures list for rows graded as warnings.
+func TestFinding07StrictRespectsTheList(t *testing.T) {
+	flags := startReference(t, editResponses(isGoodBasic, when(http.StatusOK, delHeader("Pragma"))))
+	list := writeList(t, "- {id: C-6749-5.1-h, reason: RFC 9111 deprecates Pragma}\n")
+	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow", "-strict", "-expected-failures="+list)...)
+	if run.exitCode != 0 {
+		t.Fatalf("strict failed a listed warning (exit %d):\n%s", run.exitCode, describeFailures(run))
+	}
+	if o := run.outcome("C-6749-5.1-h"); o != judge.ExpectedFailure {
+		t.Errorf("C-6749-5.1-h is %q, not an expected failure", o)
+	}
+}
+
+// Finding 14: a provider that rate-limits a source address after failed authentications, with
+// a Retry-After, is waited out: no row fails because of it.
+func TestFinding14RateLimitingIsNotAVerdict(t *testing.T) {
+	var mu sync.Mutex
+	failures := 0
+	var until time.Time
+	limit := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			limited := time.Now().Before(until)
+			mu.Unlock()
+			if limited {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			rec := &statusRecorder{ResponseWriter: w}
+			next.ServeHTTP(rec, r)
+			if r.URL.Path == provider.PathToken && rec.status == http.StatusUnauthorized {
+				mu.Lock()
+				if failures++; failures%10 == 0 {
+					until = time.Now().Add(time.Second)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	flags := startReference(t, limit)
+	run := runSuite(t, 2*runTimeout, append(flags, "-ginkgo.label-filter=!slow && !disruptive")...)
+	if run.exitCode != 0 {
+		t.Fatalf("rate limiting failed the run (exit %d):\n%s", run.exitCode, describeFailures(run))
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+// Finding 15: secrets and tokens stay out of every output, in every encoding, and the
+// provider's text cannot forge the log: the provider JSON-escapes its tokens, echoes the
+// Authorization header, puts terminal escapes in its error text and sends a huge header.
+func TestFinding15NoSecretInAnyOutput(t *testing.T) {
+	var mu sync.Mutex
+	var tokens []string
+	escape := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := &captured{header: http.Header{}}
+			next.ServeHTTP(rec, r)
+			for k, v := range rec.header {
+				w.Header()[k] = v
+			}
+			w.Header().Set("X-Echo", r.Header.Get("Authorization"))
+			w.Header().Set("X-Padding", strings.Repeat("p", 100<<10))
+			body := rec.body.Bytes()
+			var m map[string]any
+			if json.Unmarshal(body, &m) == nil {
+				if tok, ok := m["access_token"].(string); ok {
+					mu.Lock()
+					tokens = append(tokens, tok)
+					mu.Unlock()
+					// \u-escape every character of the token, and break the run's status
+					// after the error response (a broken token_type fails the scenario).
+					var esc strings.Builder
+					for _, c := range tok {
+						esc.WriteString(`\u00` + strings.ToUpper(hexByte(byte(c))))
+					}
+					body = bytes.Replace(body, []byte(`"`+tok+`"`), []byte(`"`+esc.String()+`"`), 1)
+					body = bytes.Replace(body, []byte(`"Bearer"`), []byte(`"Bearer \u001b[32mSUCCESS\u001b[0m"`), 1)
+				}
+			}
+			w.WriteHeader(rec.status)
+			_, _ = w.Write(body)
+		})
+	}
+	dir := t.TempDir()
+	junit, md := filepath.Join(dir, "j.xml"), filepath.Join(dir, "s.md")
+	flags := startReference(t, escape)
+	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=scenario", "-results-junit="+junit,
+		"-summary-md="+md, "-ginkgo.junit-report="+filepath.Join(dir, "g.xml"))...)
+	if run.exitCode == 0 {
+		t.Fatal("the provider's broken token_type passed")
+	}
+	outputs := map[string]string{"console": run.output}
+	results, _ := json.Marshal(run.table)
+	outputs["results.json"] = string(results)
+	for _, p := range []string{junit, md, filepath.Join(dir, "g.xml")} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[filepath.Base(p)] = string(b)
+	}
+	basic := strings.TrimPrefix(goodBasic, "Basic ")
+	secrets := map[string]string{"the client secret": provider.DemoClientSecret, "the Basic credentials": basic,
+		"the Basic credentials, base64 without padding": strings.TrimRight(basic, "="),
+		"the raw credentials in base64": base64.StdEncoding.EncodeToString([]byte(provider.DemoClientID + ":" + provider.DemoClientSecret))}
+	mu.Lock()
+	for _, tok := range tokens {
+		secrets["an issued token"] = tok
+	}
+	mu.Unlock()
+	if len(tokens) == 0 {
+		t.Fatal("no token was issued")
+	}
+	for name, out := range outputs {
+		for what, s := range secrets {
+			if strings.Contains(out, s) {
+				t.Errorf("%s shows %s", name, what)
+			}
+		}
+		if strings.Contains(out, "\x1b[32mSUCCESS") {
+			t.Errorf("%s prints the provider's terminal escapes raw", name)
+		}
+		if strings.Contains(out, strings.Repeat("p", 1<<10)) {
+			t.Errorf("%s prints a 100 KB header unclipped", name)
+		}
+	}
+}
+
+func hexByte(b byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[b>>4], digits[b&15]})
+}
+
+// captured is an http.ResponseWriter that keeps what the handler wrote.
+type captured struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *captured) Header() http.Header { return c.header }
+func (c *captured) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return c.body.Write(b)
+}
+func (c *captured) WriteHeader(status int) { c.status = status }
+
+// Finding 16: the suite asks for no content coding (Accept-Encoding: identity), so a provider
+// that compresses whenever a client does not refuse it sends the suite plain bytes, and passes.
+func TestFinding16AcceptEncodingIdentity(t *testing.T) {
+	gz := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Accept-Encoding") == "identity" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := &captured{header: http.Header{}}
+			next.ServeHTTP(rec, r)
+			for k, v := range rec.header {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Del("Content-Length")
+			w.WriteHeader(rec.status)
+			zw := gzip.NewWriter(w)
+			_, _ = zw.Write(rec.body.Bytes())
+			_ = zw.Close()
+		})
+	}
+	flags := startReference(t, gz)
+	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow", "-strict")...)
+	if run.exitCode != 0 {
+		t.Fatalf("a provider that compresses unless asked not to failed (exit %d):\n%s", run.exitCode, describeFailures(run))
+	}
+}

@@ -98,7 +98,8 @@ func bearerCredential(r *http.Request) (string, *bearerError) {
 	if !strings.EqualFold(scheme, "Bearer") {
 		return "", &errNoToken
 	}
-	if r.URL.Query().Has("access_token") || formHasAccessToken(r) {
+	// Parsing the query allocates, and most requests have none.
+	if r.URL.RawQuery != "" && r.URL.Query().Has("access_token") || formHasAccessToken(r) {
 		return "", &errTwoWays
 	}
 	token := strings.TrimLeft(rest, " ")
@@ -111,6 +112,9 @@ func bearerCredential(r *http.Request) (string, *bearerError) {
 // formHasAccessToken looks for an access_token in a form-encoded body without consuming the
 // body for the handler behind (ParseForm keeps the parsed values on the request).
 func formHasAccessToken(r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody {
+		return false
+	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" || r.Body == nil {
 		return false

@@ -1,28 +1,32 @@
-// Command bench measures the reference provider on loopback against a bare net/http server, and
-// checks that issuing many tokens does not grow the provider's memory.
+// Command bench measures the reference provider as users run it against a bare net/http server,
+// with a load generator shown to saturate the server, and checks that issuing many tokens does
+// not grow the provider's memory.
 //
-//	go run ./reference/cmd/bench [-c 32] [-d 3s] [-rounds 3]   load: rates, latency, ratios
-//	go run ./reference/cmd/bench -memory [-tokens 1000000]       memory: RSS and heap before/after
+//	go run ./reference/cmd/bench [-provider BIN] [-c 64] [-d 3s] [-rounds 5]   load: rates and ratios
+//	go run ./reference/cmd/bench -memory [-tokens 1000000]                      memory: RSS before/after
 //
-// Load. One run starts, in a child process (the same binary, -serve), the reference provider
-// (provider.New(provider.DefaultConfig(DemoClientID, DemoClientSecret)) served by
-// provider.NewHTTPServer) and a bare net/http server, also served by provider.NewHTTPServer,
-// whose handler drains the body and answers a constant small JSON body. The parent drives each
-// with its own load loop: C workers, each with one keep-alive HTTP/1.1 connection, sending a
-// pre-built request and reading the response, for a fixed duration. The requests are
-// POST /token (Basic auth, grant_type=client_credentials, scope=read) and GET /read-resource
-// (a valid Bearer token, obtained once first); the bare server gets byte-identical requests.
-// Every round runs the bare server right before each target, and the ratio is the target's rate
-// over that bare rate: on a shared, noisy machine only these ratios mean something.
+// Load. The servers are two child processes: the provider binary users run (-provider, built from
+// reference/cmd/provider when not given), started as shipped with its demo client and its access
+// log on, to a file; and a bare net/http server (this binary with -bare), provider.NewHTTPServer
+// around a handler that drains the body and answers a constant small JSON body. Both are bound to
+// the last CPU; the load generator, wrk (https://github.com/wg/wrk, the Debian package), runs on
+// the first, one thread and -c keep-alive connections. The requests are POST /token (HTTP Basic,
+// grant_type=client_credentials, scope=read) and GET /read-resource with a valid Bearer token
+// (fetched once first); the bare server gets the same requests.
 //
-// CPU split. The machine this was written for has 2 cores. The server process runs with
-// GOMAXPROCS=-server-procs (1) and the load generator with GOMAXPROCS=-client-procs (1); with
-// -pin (the default, Linux, at least 2 CPUs) every thread of the server is bound to the last CPU
-// and every thread of the load generator to the first, so neither steals the other's core.
-// Besides the rates, the command reports the server process's CPU time per request (from
-// /proc/<pid>/stat), which does not depend on how fast the load generator is: the "CPU ratio"
-// is bare CPU per request over target CPU per request, the rate ratio a server-bound run would
-// show.
+// Saturation. A ratio of rates says something about the servers only when the load generator
+// keeps the server's core busy: otherwise both rates measure the load generator, and the ratio
+// drifts towards 1. Each measurement reads the server process's CPU time (utime+stime in
+// /proc/<pid>/stat) before and after, and is valid only when the server's core was at least
+// -min-busy (95 %) busy and every response was a 2xx. A round measures the bare server and the
+// provider back to back for each endpoint; an invalid round is measured again, up to -attempts
+// times in all. The ratio of a round is the provider's rate over the bare server's, and the
+// summary is the median over valid rounds: on a shared, noisy machine only these ratios mean
+// something.
+//
+// The command exits 1 when a goal is missed (POST /token at least 0.5 of the bare server's rate,
+// GET /read-resource at least 0.8, resident memory at most 100 MB) or when too few rounds were
+// valid to tell.
 //
 // Memory. -memory issues -tokens access tokens (one-hour lifetime, the default) through the
 // provider's HTTP handler in this process (httptest requests and recorders, no network), then
@@ -33,8 +37,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/base64"
+	"context"
+	b64 "encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -45,13 +49,12 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ccconform/ccconform/reference/provider"
@@ -66,29 +69,32 @@ const (
 
 func main() {
 	var (
-		conc        = flag.Int("c", 32, "concurrent workers (one keep-alive connection each) per target")
-		dur         = flag.Duration("d", 3*time.Second, "duration of one measurement")
-		warmup      = flag.Duration("warmup", 1*time.Second, "warm-up per target before the rounds")
-		rounds      = flag.Int("rounds", 3, "rounds; each measures bare, then target, for each endpoint")
-		serverProcs = flag.Int("server-procs", 1, "GOMAXPROCS of the server process")
-		clientProcs = flag.Int("client-procs", 1, "GOMAXPROCS of the load generator")
-		pin         = flag.Bool("pin", true, "bind the server to the last CPU and the load generator to the first (Linux)")
-		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the server process (both servers) to this file")
+		providerBin = flag.String("provider", "", "the provider binary to measure (default: go build ./reference/cmd/provider)")
+		wrkBin      = flag.String("wrk", "wrk", "the wrk binary")
+		conns       = flag.Int("c", 64, "keep-alive connections of the load generator")
+		dur         = flag.Duration("d", 2*time.Second, "duration of one measurement")
+		warmup      = flag.Duration("warmup", time.Second, "warm-up per server and endpoint before the rounds")
+		rounds      = flag.Int("rounds", 5, "valid rounds to collect; each measures the bare server, then the provider, for each endpoint")
+		attempts    = flag.Int("attempts", 0, "rounds to try at most, valid or not (default 4 × -rounds)")
+		minBusy     = flag.Float64("min-busy", 0.95, "the least share of its core a server must use for a measurement to be valid")
 		only        = flag.String("only", "", "measure only this endpoint: token or read")
 		memory      = flag.Bool("memory", false, "run the memory check instead of the load benchmark")
 		tokens      = flag.Int("tokens", 1_000_000, "tokens to issue in the memory check")
-		serve       = flag.Bool("serve", false, "internal: run the servers (the child process of a load run)")
+		bare        = flag.Bool("bare", false, "internal: run the bare server (a child process of a load run)")
 	)
 	flag.Parse()
 	var err error
 	switch {
-	case *serve:
-		err = runServers(*serverProcs, *pin, *cpuProfile)
+	case *bare:
+		err = runBare()
 	case *memory:
 		err = runMemory(*tokens)
 	default:
-		err = runLoad(loadConfig{conc: *conc, dur: *dur, warmup: *warmup, rounds: *rounds,
-			serverProcs: *serverProcs, clientProcs: *clientProcs, pin: *pin, cpuProfile: *cpuProfile, only: *only})
+		if *attempts <= 0 {
+			*attempts = 4 * *rounds
+		}
+		err = runLoad(loadConfig{providerBin: *providerBin, wrk: *wrkBin, conns: *conns, dur: *dur, warmup: *warmup,
+			rounds: *rounds, attempts: *attempts, minBusy: *minBusy, only: *only})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -97,7 +103,7 @@ func main() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Servers (child process)
+// The bare server (child process)
 
 // bareBody is the bare server's constant answer.
 var bareBody = []byte(`{"resource":null}` + "\n")
@@ -108,350 +114,364 @@ func bareHandler(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(bareBody)
 }
 
-func runServers(procs int, pin bool, cpuProfile string) error {
-	runtime.GOMAXPROCS(procs)
-	if pin {
-		if n := runtime.NumCPU(); n >= 2 {
-			if err := pinToCPU(n - 1); err != nil {
-				fmt.Fprintln(os.Stderr, "bench: server not pinned:", err)
-			}
-		}
-	}
-	p, err := provider.New(provider.DefaultConfig(provider.DemoClientID, provider.DemoClientSecret))
+// runBare serves the bare handler on a free loopback port, prints the port's URL, and stops when
+// stdin closes.
+func runBare() error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	refL, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	bareL, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
-	}
-	ref, bare := provider.NewHTTPServer(p.Handler()), provider.NewHTTPServer(http.HandlerFunc(bareHandler))
-	go ref.Serve(refL)
-	go bare.Serve(bareL)
-	fmt.Printf("ref=%s bare=%s\n", refL.Addr(), bareL.Addr())
-	// The parent closes stdin when it is done.
+	srv := provider.NewHTTPServer(http.HandlerFunc(bareHandler))
+	go srv.Serve(l)
+	fmt.Printf("[Bare]: listening on http://%s\n", l.Addr())
 	_, _ = io.Copy(io.Discard, os.Stdin)
-	ref.Close()
-	bare.Close()
-	return nil
+	return srv.Close()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Load (parent process)
 
 type loadConfig struct {
-	conc, rounds             int
-	dur, warmup              time.Duration
-	serverProcs, clientProcs int
-	pin                      bool
-	cpuProfile, only         string
+	providerBin, wrk, only string
+	conns, rounds          int
+	attempts               int
+	dur, warmup            time.Duration
+	minBusy                float64
 }
 
-type target struct {
+// server is a child process under measurement.
+type server struct {
 	name string
-	addr string
-	req  []byte
+	url  string
+	cmd  *exec.Cmd
+	stop func() error
 }
 
-type result struct {
-	n, errs   int
-	elapsed   time.Duration
-	p50, p99  time.Duration
-	serverCPU time.Duration // CPU time of the server process during the measurement
-	clientCPU time.Duration // CPU time of this process during the measurement
+// measurement is one wrk run against one server.
+type measurement struct {
+	requests       int
+	elapsed        time.Duration
+	statusErrors   int
+	socketErrors   int
+	p50, p99       time.Duration
+	serverCPU      time.Duration // CPU time the server process used during the run
+	loadCPU        time.Duration // CPU time wrk used
+	serverBusy     float64       // serverCPU over elapsed: the share of its one core
+	loadBusy       float64
+	invalidBecause string
 }
 
-func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
+func (m measurement) rate() float64 { return float64(m.requests) / m.elapsed.Seconds() }
 
-// cpuPerReq is the server's CPU time per request, in microseconds.
-func (r result) cpuPerReq() float64 {
-	if r.n == 0 {
+// cpuPerRequest is the server's CPU time per request, in microseconds.
+func (m measurement) cpuPerRequest() float64 {
+	if m.requests == 0 {
 		return 0
 	}
-	return float64(r.serverCPU.Microseconds()) / float64(r.n)
+	return float64(m.serverCPU.Microseconds()) / float64(m.requests)
 }
 
 func runLoad(cfg loadConfig) error {
-	runtime.GOMAXPROCS(cfg.clientProcs)
-	pinned := false
-	if cfg.pin && runtime.NumCPU() >= 2 {
-		if err := pinToCPU(0); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: load generator not pinned:", err)
-		} else {
-			pinned = true
+	if runtime.NumCPU() < 2 {
+		return errors.New("the load benchmark needs at least 2 CPUs: one for the servers, one for the load generator")
+	}
+	if _, err := exec.LookPath(cfg.wrk); err != nil {
+		return fmt.Errorf("wrk is not installed (Debian: apt-get install wrk): %v", err)
+	}
+	serverCPU, loadCPU := runtime.NumCPU()-1, 0
+	dir, err := os.MkdirTemp("", "ccconform-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if cfg.providerBin == "" {
+		cfg.providerBin = filepath.Join(dir, "provider")
+		build := exec.Command("go", "build", "-o", cfg.providerBin, "./reference/cmd/provider")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("go build ./reference/cmd/provider (run from the module root, or pass -provider): %v", err)
 		}
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	args := []string{"-serve", "-server-procs", strconv.Itoa(cfg.serverProcs), "-pin=" + strconv.FormatBool(cfg.pin)}
-	if cfg.cpuProfile != "" {
-		args = append(args, "-cpuprofile", cfg.cpuProfile)
-	}
-	child := exec.Command(self, args...)
-	child.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(cfg.serverProcs))
-	child.Stderr = os.Stderr
-	stdin, err := child.StdinPipe()
+	accessLog := filepath.Join(dir, "access.log")
+	ref, err := startServer("provider", serverCPU, dir, cfg.providerBin,
+		"--addr", "127.0.0.1:0", "--env-file", filepath.Join(dir, "no.env"), "--access-log", accessLog)
 	if err != nil {
 		return err
 	}
-	stdout, err := child.StdoutPipe()
+	defer ref.stop()
+	bare, err := startServer("bare", serverCPU, dir, self, "-bare")
 	if err != nil {
 		return err
 	}
-	if err := child.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		stdin.Close()
-		_ = child.Wait()
-	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("the server process did not start: %v", err)
-	}
-	var refAddr, bareAddr string
-	if _, err := fmt.Sscanf(strings.TrimSpace(line), "ref=%s bare=%s", &refAddr, &bareAddr); err != nil {
-		return fmt.Errorf("the server process said %q", line)
-	}
-	pid := child.Process.Pid
+	defer bare.stop()
 
-	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(provider.DemoClientID)+":"+url.QueryEscape(provider.DemoClientSecret)))
-	form := "grant_type=client_credentials&scope=read"
-	tokenReq := func(addr string) []byte {
-		return fmt.Appendf(nil, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s",
-			provider.PathToken, addr, basic, len(form), form)
-	}
-	access, err := fetchToken(refAddr, tokenReq(refAddr))
+	basic := url.QueryEscape(provider.DemoClientID) + ":" + url.QueryEscape(provider.DemoClientSecret)
+	access, err := fetchToken(ref.url, basic)
 	if err != nil {
 		return err
 	}
-	readReq := func(addr string) []byte {
-		return fmt.Appendf(nil, "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", provider.PathReadResource, addr, access)
+	scripts := map[string]string{
+		"token": writeScript(dir, "token.lua", http.MethodPost, "Basic "+b64.StdEncoding.EncodeToString([]byte(basic)), "grant_type=client_credentials&scope=read"),
+		"read":  writeScript(dir, "read.lua", http.MethodGet, "Bearer "+access, ""),
 	}
-	type pair struct {
-		label     string
-		goal      float64
-		bare, ref target
+	type endpoint struct {
+		key, label, path string
+		goal             float64
 	}
-	var pairs []pair
-	if cfg.only == "" || cfg.only == "token" {
-		pairs = append(pairs, pair{"POST /token", goalTokenRatio,
-			target{"bare", bareAddr, tokenReq(bareAddr)}, target{"reference", refAddr, tokenReq(refAddr)}})
+	var endpoints []endpoint
+	for _, e := range []endpoint{{"token", "POST /token", provider.PathToken, goalTokenRatio}, {"read", "GET /read-resource", provider.PathReadResource, goalReadRatio}} {
+		if cfg.only == "" || cfg.only == e.key {
+			endpoints = append(endpoints, e)
+		}
 	}
-	if cfg.only == "" || cfg.only == "read" {
-		pairs = append(pairs, pair{"GET /read-resource", goalReadRatio,
-			target{"bare", bareAddr, readReq(bareAddr)}, target{"reference", refAddr, readReq(refAddr)}})
-	}
-	if len(pairs) == 0 {
+	if len(endpoints) == 0 {
 		return fmt.Errorf("-only must be token or read, not %q", cfg.only)
 	}
 
-	fmt.Printf("load: %d workers per target (one keep-alive connection each), %v per measurement, %d rounds, warm-up %v\n",
-		cfg.conc, cfg.dur, cfg.rounds, cfg.warmup)
-	fmt.Printf("cpu:  %d CPUs; server process GOMAXPROCS=%d, load generator GOMAXPROCS=%d, pinned=%v (server on CPU %d, load on CPU 0)\n",
-		runtime.NumCPU(), cfg.serverProcs, cfg.clientProcs, pinned, runtime.NumCPU()-1)
-	fmt.Printf("servers: reference %s, bare %s (pid %d)\n\n", refAddr, bareAddr, pid)
+	fmt.Printf("load: wrk, 1 thread, %d keep-alive connections, %v per measurement, %d valid rounds wanted (at most %d tried), warm-up %v\n",
+		cfg.conns, cfg.dur, cfg.rounds, cfg.attempts, cfg.warmup)
+	fmt.Printf("cpu:  %d CPUs; both servers bound to CPU %d, wrk to CPU %d; a measurement is valid when the server's core is >= %.0f%% busy\n",
+		runtime.NumCPU(), serverCPU, loadCPU, 100*cfg.minBusy)
+	fmt.Printf("provider: %s --addr 127.0.0.1:0 --access-log FILE (pid %d, %s)\n", cfg.providerBin, ref.cmd.Process.Pid, ref.url)
+	fmt.Printf("bare:     net/http, provider.NewHTTPServer, constant answer (pid %d, %s)\n\n", bare.cmd.Process.Pid, bare.url)
 
-	for _, pr := range pairs {
-		drive(pr.bare, cfg.conc, cfg.warmup, pid)
-		drive(pr.ref, cfg.conc, cfg.warmup, pid)
+	total := 1 // the token fetched above
+	run := func(s *server, e endpoint, d time.Duration) measurement {
+		m := measure(cfg, loadCPU, s, s.url+e.path, scripts[e.key], d)
+		if s == ref {
+			total += m.requests
+		}
+		return m
 	}
-	type acc struct{ ratios, cpuRatios []float64 }
-	accs := make([]acc, len(pairs))
-	fmt.Printf("%-20s %5s %-9s %10s %9s %9s %6s %11s %8s %8s %8s\n",
-		"endpoint", "round", "server", "req/s", "p50", "p99", "errors", "srv µs/req", "srv CPU", "ld CPU", "ratio")
-	for round := 1; round <= cfg.rounds; round++ {
-		for i, pr := range pairs {
-			b := drive(pr.bare, cfg.conc, cfg.dur, pid)
-			r := drive(pr.ref, cfg.conc, cfg.dur, pid)
+	for _, e := range endpoints {
+		run(bare, e, cfg.warmup)
+		run(ref, e, cfg.warmup)
+	}
+	fmt.Printf("%-20s %5s %-8s %9s %9s %9s %7s %9s %10s %9s %7s  %s\n",
+		"endpoint", "round", "server", "req/s", "p50", "p99", "non-2xx", "srv core", "srv µs/req", "wrk core", "ratio", "")
+	ratios := make([][]float64, len(endpoints))
+	for attempt := 1; attempt <= cfg.attempts; attempt++ {
+		done := true
+		for i := range endpoints {
+			done = done && len(ratios[i]) >= cfg.rounds
+		}
+		if done {
+			break
+		}
+		for i, e := range endpoints {
+			if len(ratios[i]) >= cfg.rounds {
+				continue
+			}
+			b := run(bare, e, cfg.dur)
+			r := run(ref, e, cfg.dur)
 			ratio := r.rate() / b.rate()
-			cpuRatio := b.cpuPerReq() / r.cpuPerReq()
-			accs[i].ratios = append(accs[i].ratios, ratio)
-			accs[i].cpuRatios = append(accs[i].cpuRatios, cpuRatio)
+			verdict := "valid"
+			switch {
+			case b.invalidBecause != "":
+				verdict = "INVALID: bare " + b.invalidBecause
+			case r.invalidBecause != "":
+				verdict = "INVALID: provider " + r.invalidBecause
+			default:
+				ratios[i] = append(ratios[i], ratio)
+			}
 			for _, x := range []struct {
-				name string
-				res  result
-				tail string
-			}{{"bare", b, ""}, {"reference", r, fmt.Sprintf("%7.1f%%", 100*ratio)}} {
-				fmt.Printf("%-20s %5d %-9s %10.0f %9s %9s %6d %11.1f %7.0f%% %7.0f%% %8s\n",
-					pr.label, round, x.name, x.res.rate(), fmtDur(x.res.p50), fmtDur(x.res.p99), x.res.errs, x.res.cpuPerReq(),
-					100*x.res.serverCPU.Seconds()/x.res.elapsed.Seconds(), 100*x.res.clientCPU.Seconds()/x.res.elapsed.Seconds(), x.tail)
-				if x.res.errs > 0 {
-					return fmt.Errorf("%s %s: %d responses were not 200", x.name, pr.label, x.res.errs)
-				}
+				name, ratio, verdict string
+				m                    measurement
+			}{{"bare", "", "", b}, {"provider", fmt.Sprintf("%.3f", ratio), verdict, r}} {
+				fmt.Printf("%-20s %5d %-8s %9.0f %9s %9s %7d %8.1f%% %10.1f %8.1f%% %7s  %s\n", e.label, attempt, x.name, x.m.rate(),
+					fmtDur(x.m.p50), fmtDur(x.m.p99), x.m.statusErrors, 100*x.m.serverBusy, x.m.cpuPerRequest(), 100*x.m.loadBusy, x.ratio, x.verdict)
 			}
 		}
 	}
+
+	rss, hwm := procStatus(ref.cmd.Process.Pid, "VmRSS:"), procStatus(ref.cmd.Process.Pid, "VmHWM:")
+	if err := ref.stop(); err != nil {
+		return fmt.Errorf("the provider did not stop cleanly: %v", err)
+	}
+	lines, err := countLines(accessLog)
+	if err != nil {
+		return err
+	}
+
 	fmt.Println()
-	fmt.Println("summary (median over rounds; rate ratio = reference req/s over the bare req/s measured right before it;")
-	fmt.Println("CPU ratio = bare server CPU per request over reference server CPU per request)")
-	for i, pr := range pairs {
-		ratio, cpuRatio := median(accs[i].ratios), median(accs[i].cpuRatios)
+	fmt.Println("summary (ratio = the provider's rate over the bare server's, measured back to back; median over valid rounds)")
+	var missed []string
+	for i, e := range endpoints {
 		verdict := "MET"
-		if ratio < pr.goal {
+		switch {
+		case len(ratios[i]) < (cfg.rounds+1)/2:
+			verdict = "NOT MEASURED: too few valid rounds"
+			missed = append(missed, e.label+": too few valid rounds")
+		case median(ratios[i]) < e.goal:
 			verdict = "MISSED"
+			missed = append(missed, fmt.Sprintf("%s: ratio %.3f < %.2f", e.label, median(ratios[i]), e.goal))
 		}
-		fmt.Printf("  %-20s rate ratio %5.1f%% (rounds: %s)  CPU ratio %5.1f%%  goal >= %.0f%%: %s\n",
-			pr.label, 100*ratio, pcts(accs[i].ratios), 100*cpuRatio, 100*pr.goal, verdict)
+		fmt.Printf("  %-20s ratio %.3f (valid rounds: %s)  goal >= %.2f: %s\n", e.label, median(ratios[i]), fmts(ratios[i]), e.goal, verdict)
+	}
+	memVerdict := "MET"
+	if rss > goalMemoryMB*1e6 {
+		memVerdict = "MISSED"
+		missed = append(missed, fmt.Sprintf("provider VmRSS %.1f MB > %d MB", float64(rss)/1e6, goalMemoryMB))
+	}
+	fmt.Printf("  provider after %d requests: VmRSS %.1f MB (peak %.1f MB), goal <= %d MB: %s\n", total, float64(rss)/1e6, float64(hwm)/1e6, goalMemoryMB, memVerdict)
+	logVerdict := "nothing lost"
+	if lines < total {
+		logVerdict = "LINES LOST"
+		missed = append(missed, fmt.Sprintf("access log: %d lines for %d requests", lines, total))
+	}
+	fmt.Printf("  access log after shutdown: %d lines for %d requests counted by wrk (in-flight ones at each run's end are extra): %s\n", lines, total, logVerdict)
+	if len(missed) > 0 {
+		return errors.New("goal missed: " + strings.Join(missed, "; "))
 	}
 	return nil
 }
 
+// startServer starts a server process bound to cpu and waits for the URL it prints.
+func startServer(name string, cpu int, dir, bin string, args ...string) (*server, error) {
+	cmd := exec.Command(bin, args...)
+	// The provider runs as shipped: the demo client, no settings from the caller's environment.
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k != "CLIENT_ID" && k != "CLIENT_SECRET" && k != "TOKEN_KEY" && k != "PORT" && k != "GOMAXPROCS" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	stderr, err := os.Create(filepath.Join(dir, name+".stderr"))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := startPinned(cmd, cpu); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	_, u, found := strings.Cut(strings.TrimSpace(line), "listening on ")
+	if err != nil || !found {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		errText, _ := os.ReadFile(stderr.Name())
+		return nil, fmt.Errorf("%s did not start (%q, %v): %s", name, line, err, errText)
+	}
+	go io.Copy(io.Discard, stdout)
+	s := &server{name: name, url: u, cmd: cmd}
+	stopped := false
+	var stopErr error
+	s.stop = func() error {
+		if stopped {
+			return stopErr
+		}
+		stopped = true
+		stdin.Close()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		stopErr = cmd.Wait()
+		stderr.Close()
+		return stopErr
+	}
+	return s, nil
+}
+
+// measure runs wrk against target for d and reads the server's CPU time around it.
+func measure(cfg loadConfig, cpu int, s *server, target, script string, d time.Duration) measurement {
+	cmd := exec.Command(cfg.wrk, "-t1", "-c"+strconv.Itoa(cfg.conns), "-d"+strconv.Itoa(max(int(d.Seconds()), 1))+"s",
+		"--timeout", "5s", "-s", script, target)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	pid := s.cmd.Process.Pid
+	cpu0, t0 := processCPU(pid), time.Now()
+	err := startPinned(cmd, cpu)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	elapsed, cpu1 := time.Since(t0), processCPU(pid)
+	m := measurement{serverCPU: cpu1 - cpu0, elapsed: elapsed}
+	if err != nil {
+		m.invalidBecause = fmt.Sprintf("wrk failed: %v: %s", err, out.String())
+		return m
+	}
+	m.loadCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	m.serverBusy, m.loadBusy = m.serverCPU.Seconds()/elapsed.Seconds(), m.loadCPU.Seconds()/elapsed.Seconds()
+	var durUS, p50, p99 int64
+	i := strings.Index(out.String(), "RESULT ")
+	if i < 0 {
+		m.invalidBecause = "wrk printed no result: " + out.String()
+		return m
+	}
+	if _, err := fmt.Sscanf(out.String()[i:], "RESULT requests=%d duration_us=%d status_errors=%d socket_errors=%d p50_us=%d p99_us=%d",
+		&m.requests, &durUS, &m.statusErrors, &m.socketErrors, &p50, &p99); err != nil {
+		m.invalidBecause = "cannot read wrk's result: " + err.Error()
+		return m
+	}
+	// wrk's own duration of the load, without its start-up, is the one its count belongs to;
+	// the server's CPU is over the whole process run, a little longer, so its share is if
+	// anything understated.
+	m.elapsed = time.Duration(durUS) * time.Microsecond
+	m.p50, m.p99 = time.Duration(p50)*time.Microsecond, time.Duration(p99)*time.Microsecond
+	switch {
+	case m.statusErrors > 0 || m.socketErrors > 0:
+		m.invalidBecause = fmt.Sprintf("%d non-2xx answers, %d socket errors", m.statusErrors, m.socketErrors)
+	case m.serverBusy < cfg.minBusy:
+		m.invalidBecause = fmt.Sprintf("the server's core was %.1f%% busy: not saturated", 100*m.serverBusy)
+	}
+	return m
+}
+
+// writeScript writes the wrk script of one request and returns its path. done() prints one line
+// the parent reads.
+func writeScript(dir, name, method, authorization, body string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "wrk.method = %q\n", method)
+	fmt.Fprintf(&b, "wrk.headers[\"Authorization\"] = %q\n", authorization)
+	if body != "" {
+		fmt.Fprintf(&b, "wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\nwrk.body = %q\n", body)
+	}
+	b.WriteString(`done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT requests=%d duration_us=%d status_errors=%d socket_errors=%d p50_us=%d p99_us=%d\n",
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+`)
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		panic(err)
+	}
+	return path
+}
+
 // fetchToken gets the access token the read benchmark sends.
-func fetchToken(addr string, req []byte) (string, error) {
-	conn, err := net.Dial("tcp", addr)
+func fetchToken(baseURL, basic string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+provider.PathToken, strings.NewReader("grant_type=client_credentials&scope=read"))
 	if err != nil {
 		return "", err
 	}
-	defer conn.Close()
-	if _, err := conn.Write(req); err != nil {
-		return "", err
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	req.Header.Set("Authorization", "Basic "+b64.StdEncoding.EncodeToString([]byte(basic)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
+	defer res.Body.Close()
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); resp.StatusCode != http.StatusOK || err != nil || tok.AccessToken == "" {
-		return "", fmt.Errorf("no token from the reference: %s %v", resp.Status, err)
+	if err := json.NewDecoder(res.Body).Decode(&tok); res.StatusCode != http.StatusOK || err != nil || tok.AccessToken == "" {
+		return "", fmt.Errorf("no token from the provider: %s %v", res.Status, err)
 	}
 	return tok.AccessToken, nil
-}
-
-// drive runs conc workers against t for d and returns what they measured.
-func drive(t target, conc int, d time.Duration, serverPID int) result {
-	conns := make([]net.Conn, conc)
-	for i := range conns {
-		c, err := net.Dial("tcp", t.addr)
-		if err != nil {
-			return result{errs: 1, elapsed: d}
-		}
-		conns[i] = c
-	}
-	lats := make([][]time.Duration, conc)
-	var errs atomic.Int64
-	var start sync.WaitGroup
-	start.Add(1)
-	var wg sync.WaitGroup
-	var stop atomic.Bool
-	for i := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lat := make([]time.Duration, 0, 1<<14)
-			conn := conns[i]
-			br := bufio.NewReaderSize(conn, 16<<10)
-			start.Wait()
-			for !stop.Load() {
-				t0 := time.Now()
-				if _, err := conn.Write(t.req); err != nil {
-					errs.Add(1)
-					break
-				}
-				status, closing, err := readResponse(br)
-				if err != nil {
-					errs.Add(1)
-					break
-				}
-				lat = append(lat, time.Since(t0))
-				if status != http.StatusOK {
-					errs.Add(1)
-				}
-				if closing {
-					c, err := net.Dial("tcp", t.addr)
-					if err != nil {
-						errs.Add(1)
-						break
-					}
-					conn.Close()
-					conn, br = c, bufio.NewReaderSize(c, 16<<10)
-				}
-			}
-			conn.Close()
-			lats[i] = lat
-		}()
-	}
-	srv0, cli0 := processCPU(serverPID), processCPU(os.Getpid())
-	t0 := time.Now()
-	start.Done()
-	time.Sleep(d)
-	stop.Store(true)
-	elapsed := time.Since(t0)
-	srv1, cli1 := processCPU(serverPID), processCPU(os.Getpid())
-	wg.Wait()
-	var all []time.Duration
-	for _, l := range lats {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	res := result{n: len(all), errs: int(errs.Load()), elapsed: elapsed, serverCPU: srv1 - srv0, clientCPU: cli1 - cli0}
-	if len(all) > 0 {
-		res.p50 = all[len(all)*50/100]
-		res.p99 = all[len(all)*99/100]
-	}
-	return res
-}
-
-// readResponse reads one HTTP/1.1 response with a Content-Length and discards its body. It
-// returns the status and whether the server will close the connection.
-func readResponse(br *bufio.Reader) (status int, closing bool, err error) {
-	line, err := br.ReadSlice('\n')
-	if err != nil {
-		return 0, false, err
-	}
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
-		return 0, false, fmt.Errorf("bad status line %q", line)
-	}
-	status, err = strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return 0, false, err
-	}
-	length := -1
-	for {
-		line, err := br.ReadSlice('\n')
-		if err != nil {
-			return 0, false, err
-		}
-		if len(line) <= 2 {
-			break
-		}
-		name, value, _ := bytes.Cut(line, []byte(":"))
-		value = bytes.TrimSpace(value)
-		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			if length, err = strconv.Atoi(string(value)); err != nil {
-				return 0, false, err
-			}
-		case bytes.EqualFold(name, []byte("Connection")):
-			closing = bytes.EqualFold(value, []byte("close"))
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			return 0, false, errors.New("chunked responses are not supported")
-		}
-	}
-	if length < 0 {
-		return 0, false, errors.New("a response without Content-Length")
-	}
-	_, err = br.Discard(length)
-	return status, closing, err
 }
 
 // processCPU is the user plus system CPU time of a process, from /proc/<pid>/stat (Linux; zero
@@ -462,7 +482,7 @@ func processCPU(pid int) time.Duration {
 		return 0
 	}
 	// The command name (field 2) is in parentheses and may hold spaces; count from after it.
-	i := bytes.LastIndexByte(b, ')')
+	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 {
 		return 0
 	}
@@ -477,6 +497,25 @@ func processCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / clockTicks
 }
 
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n, buf := 0, make([]byte, 64<<10)
+	for {
+		k, err := f.Read(buf)
+		n += strings.Count(string(buf[:k]), "\n")
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
@@ -489,10 +528,10 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func pcts(xs []float64) string {
+func fmts(xs []float64) string {
 	var parts []string
 	for _, x := range xs {
-		parts = append(parts, fmt.Sprintf("%.0f%%", 100*x))
+		parts = append(parts, fmt.Sprintf("%.3f", x))
 	}
 	return strings.Join(parts, " ")
 }

@@ -135,6 +135,9 @@ func runMemory(n int) error {
 	if !ok {
 		return fmt.Errorf("a token check failed (see FAIL above)")
 	}
+	if verdict != "MET" {
+		return fmt.Errorf("VmRSS %.1f MB after %d tokens: over the goal of %d MB", float64(after.rss)/1e6, n, goalMemoryMB)
+	}
 	return nil
 }
 
@@ -185,14 +188,19 @@ func sampleMemory() memSample {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memSample{rss: vmRSS(), hwm: procStatus("VmHWM:"), heapInuse: ms.HeapInuse, goroutines: runtime.NumGoroutine()}
+	return memSample{rss: vmRSS(), hwm: procStatus(0, "VmHWM:"), heapInuse: ms.HeapInuse, goroutines: runtime.NumGoroutine()}
 }
 
-func vmRSS() uint64 { return procStatus("VmRSS:") }
+func vmRSS() uint64 { return procStatus(0, "VmRSS:") }
 
-// procStatus reads a "kB" field of /proc/self/status, in bytes (0 when there is none).
-func procStatus(field string) uint64 {
-	f, err := os.Open("/proc/self/status")
+// procStatus reads a "kB" field of /proc/<pid>/status (pid 0: this process), in bytes (0 when
+// there is none).
+func procStatus(pid int, field string) uint64 {
+	name := "/proc/self/status"
+	if pid != 0 {
+		name = fmt.Sprintf("/proc/%d/status", pid)
+	}
+	f, err := os.Open(name)
 	if err != nil {
 		return 0
 	}

@@ -2,6 +2,11 @@
 
 package main
 
-import "errors"
+import (
+	"errors"
+	"os/exec"
+)
 
-func pinToCPU(int) error { return errors.New("CPU pinning is implemented on Linux only") }
+func startPinned(*exec.Cmd, int) error {
+	return errors.New("CPU pinning is implemented on Linux only")
+}

@@ -29,6 +29,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -38,6 +39,13 @@ import (
 )
 
 func main() {
+	// The provider keeps almost nothing between requests (tokens are self-contained), so its
+	// live heap is a few MB and the default GOGC=100 collects garbage after every few MB of
+	// requests. Letting the heap grow to five times the live data before collecting halves the
+	// collector's share of the CPU for a few MB more memory. GOGC in the environment still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {

@@ -60,14 +60,20 @@ var bundled *Bundled
 // SetBundled injects the bundled provider.
 func SetBundled(b Bundled) { bundled = &b }
 
-// Run checks the configuration and runs the specs: the body of a TestXxx function. A
-// configuration that cannot test anything exits 2 before Ginkgo starts.
-func Run(t *testing.T, description string) {
+// Setup checks the configuration and the provider before Ginkgo starts (a run that cannot test
+// anything exits 2 with one sentence) and registers the suite's fail handler. Call it in the
+// TestXxx function, before RunSpecs.
+func Setup() {
 	if err := preflight(); err != nil {
 		fmt.Fprintln(os.Stderr, "ccconform:", err)
 		os.Exit(exitNotTested)
 	}
 	RegisterFailHandler(failRedacted)
+}
+
+// Run is Setup and RunSpecs: the whole body of a TestXxx function.
+func Run(t *testing.T, description string) {
+	Setup()
 	RunSpecs(t, description)
 }
 

@@ -8,15 +8,19 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/onsi/ginkgo/v2"
+
 	"github.com/ccconform/ccconform/reference/provider"
 	"github.com/ccconform/ccconform/suite"
 )
 
 // The suite's own entry point: the specs of package suite, with the reference provider as the
-// bundled provider.
+// bundled provider. (The ginkgo command looks for a test file that imports Ginkgo to pass its
+// flags on, so RunSpecs is called here rather than through suite.Run.)
 func TestConformance(t *testing.T) {
 	suite.SetBundled(suite.Bundled{Start: startReference, Describe: describeReference})
-	suite.Run(t, "OAuth 2.0 client credentials conformance")
+	suite.Setup()
+	RunSpecs(t, "OAuth 2.0 client credentials conformance")
 }
 
 // startReference runs the reference provider, with its fixture clients, over TLS on a free

@@ -133,9 +133,9 @@ var _ = Describe("RFC 6749 §2.3.1: client password", func() {
 	// §2.3.1 (MUST): an endpoint that takes client passwords is protected against brute force.
 	// Opt-in through the brute_force fixture, a throwaway client (the main client is never
 	// hammered): up to bruteForceAttempts wrong secrets in a row. Throttling is any of: a 429, a
-	// lockout that refuses even the right secret afterwards, no answer at all, or a marked
-	// slowdown (two attempts in a row at least a second and four times slower than the first
-	// ones). How much protection is enough the RFC does not say; the checklist asks for a
+	// lockout that refuses even the right secret afterwards, or a marked slowdown (two attempts
+	// in a row at least a second and four times slower than the first ones). No answer at all
+	// is no sign of protection, so the row is then not judged. How much protection is enough the RFC does not say; the checklist asks for a
 	// warning when none is seen, and the registry's grade of the row decides.
 	//
 	// Serial: the attempts may trip a throttle keyed on the client's address rather than on the

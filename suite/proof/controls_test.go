@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/ccconform/ccconform/reference/provider"
 	"github.com/ccconform/ccconform/suite/judge"
 )
@@ -79,8 +78,13 @@ var controls = []control{
 	{name: "brute force: a client is locked out after 5 failed Basic authentications, answered 401 invalid_client even for the right secret",
 		wrap: ctlLockout(5)},
 	{name: "brute force: failed Basic authentications are slowed by 1.2 s after 4 failures", wrap: ctlTarpit(4, 1200*time.Millisecond)},
-	{name: "the cleartext twin of the https port redirects everything with 308 to https",
-		serve: serveTLSAndCleartext, wrap: ctlCleartextRedirect(func(*http.Request) bool { return true })},
+	{name: "the cleartext listener (--cleartext-url) redirects everything with 308 to https",
+		serve: withCleartextURL(serveTLSAndCleartext), wrap: ctlCleartextRedirect(func(*http.Request) bool { return true })},
+	// RFC 9700 §2.4 under --profile=bcp: a client not allowed the password grant is
+	// unauthorized_client (RFC 6749 §5.2), as good an answer as unsupported_grant_type.
+	{name: "the password grant is 400 unauthorized_client for a client credentials client", args: []string{"-profile=bcp"},
+		wrap: answer(and(tokenPOST, rqFormHas(func(v url.Values) bool { return v.Get("grant_type") == "password" })),
+			http.StatusBadRequest, "application/json", `{"error":"unauthorized_client","error_description":"this client may not use the password grant"}`)},
 
 	// The token endpoint's responses (RFC 6749 §3.3, §5.1, §5.2, §10.10).
 	{name: "a forbidden scope is narrowed away and the granted scope named", wrap: respNarrowScope(func(string, string, *response) {})},

@@ -19,7 +19,7 @@ import (
 // C-6749-3.3-c is a MAY that the suite only records, so no fault can break it.
 var _ = register([]fault{
 	// §3.2: no member twice.
-	{name: "token responses repeat token_type", breaks: "C-6749-3.2-g",
+	{name: "token responses repeat token_type", breaks: "C-6749-3.2-g", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, func(_ *http.Request, r *response) {
 			r.body = append([]byte(`{"token_type":"Bearer",`), bytes.TrimPrefix(r.body, []byte("{"))...)
 		}))},
@@ -40,59 +40,55 @@ var _ = register([]fault{
 		}))},
 	{name: "scope tokens separated by two spaces", breaks: "C-6749-3.3-a",
 		wrap: editResponses(tokenPOST, respWhenGrantedScope(func(scope string) any { return strings.ReplaceAll(scope, " ", "  ") }))},
-	{name: "a forbidden scope is dropped without saying so", breaks: "C-6749-3.3-b", also: []string{"C-6749-5.2-i"},
-		wrap: respNarrowScope(func(_, _ string, r *response) { r.setObject(respWithout(r.object(), "scope")) })},
+	{name: "a forbidden scope is dropped without saying so", breaks: "C-6749-3.3-b",
+		wrap: respNarrowScope(respForbiddenToken, respDropScopeMember)},
 	{name: "a forbidden scope is dropped but reported as granted", breaks: "C-6749-3.3-b", also: []string{"C-6749-5.2-i"},
-		wrap: respNarrowScope(func(asked, _ string, r *response) {
-			m := r.object()
-			m["scope"] = asked
-			r.setObject(m)
-		})},
+		wrap: respNarrowScope(respForbiddenToken, respReportAsked)},
 	{name: "a request without scope gets 500", breaks: "C-6749-3.3-d",
 		wrap: answer(and(isGoodBasic, respWithoutScope), http.StatusInternalServerError, "application/json", `{"error":"server_error"}`)},
 	{name: "a request without scope gets invalid_request", breaks: "C-6749-3.3-d",
 		wrap: answer(and(isGoodBasic, respWithoutScope), http.StatusBadRequest, "application/json", `{"error":"invalid_request","error_description":"scope is required"}`)},
 
 	// §5.1: the successful response.
-	{name: "a successful token response has status 203", breaks: "C-6749-5.1-a",
+	{name: "a successful token response has status 203", breaks: "C-6749-5.1-a", also: []string{"C-6749-4.4.3-a", "C-6749-2.3.1-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setStatus(http.StatusNonAuthoritativeInfo)))},
-	{name: "access_token is a JSON number", breaks: "C-6749-5.1-b",
+	{name: "access_token is a JSON number", breaks: "C-6749-5.1-b", also: []string{"C-6749-4.4.3-a", "C-6749-2.3.1-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("access_token", 4711)))},
-	{name: "access_token has a non-ASCII character", breaks: "C-6749-5.1-b",
+	{name: "access_token has a non-ASCII character", breaks: "C-6749-5.1-b", also: []string{"C-6749-4.4.3-a"},
 		wrap: respAliasTokens(func(n int) string { return fmt.Sprintf("t%03d-%s-é", n, respRandomAlias(24)) })},
-	{name: "token_type is empty", breaks: "C-6749-5.1-c", also: []string{"S2S-4"},
+	{name: "token_type is empty", breaks: "C-6749-5.1-c", also: []string{"S2S-4", "C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("token_type", "")))},
 	{name: "token_type is two words", breaks: "C-6749-5.1-c", also: []string{"S2S-4"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("token_type", "Bearer token")))},
 	{name: "expires_in is missing and the target pins no lifetime", breaks: "C-6749-5.1-d", soft: true,
 		args: []string{"-expires-in=0"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, delMember("expires_in")))},
-	{name: "expires_in is negative", breaks: "C-6749-5.1-e", also: []string{"S2S-4"},
+	{name: "expires_in is negative", breaks: "C-6749-5.1-e", also: []string{"S2S-4", "C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("expires_in", -3600)))},
-	{name: "expires_in in exponent form", breaks: "C-6749-5.1-e",
+	{name: "expires_in in exponent form", breaks: "C-6749-5.1-e", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, func(_ *http.Request, r *response) {
 			r.body = regexp.MustCompile(`"expires_in":\d+`).ReplaceAll(r.body, []byte(`"expires_in":3.6e3`))
 		}))},
 	{name: "expires_in is 0 and the target pins no lifetime", breaks: "C-6749-5.1-e", soft: true,
 		args: []string{"-expires-in=0"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("expires_in", 0)))},
-	{name: "token response sent as application/javascript", breaks: "C-6749-5.1-f",
+	{name: "token response sent as application/javascript", breaks: "C-6749-5.1-f", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setHeader("Content-Type", "application/javascript")))},
-	{name: "token response followed by a second JSON object", breaks: "C-6749-5.1-f",
+	{name: "token response followed by a second JSON object", breaks: "C-6749-5.1-f", also: []string{"C-6749-4.4.3-a", "C-6749-2.3.1-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, func(_ *http.Request, r *response) { r.body = append(r.body, []byte("{}")...) }))},
-	{name: "token response with no-store only inside a quoted argument", breaks: "C-6749-5.1-g",
+	{name: "token response with no-store only inside a quoted argument", breaks: "C-6749-5.1-g", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(tokenPOST, when(http.StatusOK, setHeader("Cache-Control", `private="a,no-store,b"`)))},
-	{name: "token response with Cache-Control: max-age=3600", breaks: "C-6749-5.1-g",
+	{name: "token response with Cache-Control: max-age=3600", breaks: "C-6749-5.1-g", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(tokenPOST, when(http.StatusOK, setHeader("Cache-Control", "max-age=3600")))},
 	{name: "token response with Pragma: no-store", breaks: "C-6749-5.1-h", soft: true,
 		wrap: editResponses(tokenPOST, when(http.StatusOK, setHeader("Pragma", "no-store")))},
 
 	// §5.2: the error response.
-	{name: "invalid_scope answered with 401", breaks: "C-6749-5.2-a",
+	{name: "invalid_scope answered with 401", breaks: "C-6749-5.2-a", also: []string{"H-9110-15.5.2-a"},
 		wrap: editResponses(tokenPOST, respWithErrorCode("invalid_scope", setStatus(http.StatusUnauthorized)))},
-	{name: "unauthorized_client answered with 401", breaks: "C-6749-5.2-a",
+	{name: "unauthorized_client answered with 401", breaks: "C-6749-5.2-a", also: []string{"H-9110-15.5.2-a"},
 		wrap: editResponses(tokenPOST, respWithErrorCode("unauthorized_client", setStatus(http.StatusUnauthorized)))},
-	{name: "unsupported_grant_type answered with 401", breaks: "C-6749-5.2-a",
+	{name: "unsupported_grant_type answered with 401", breaks: "C-6749-5.2-a", also: []string{"H-9110-15.5.2-a"},
 		wrap: editResponses(tokenPOST, respWithErrorCode("unsupported_grant_type", setStatus(http.StatusUnauthorized)))},
 	{name: "an unknown Basic client gets 400", breaks: "C-6749-5.2-b", soft: true,
 		wrap: editResponses(respUnknownBasicClient, setStatus(http.StatusBadRequest))},
@@ -103,16 +99,18 @@ var _ = register([]fault{
 			r.status = http.StatusForbidden
 			r.header.Del("WWW-Authenticate")
 		})},
-	{name: "a failed body authentication gets 401 without WWW-Authenticate", breaks: "C-6749-5.2-c",
+	// C-6749-5.2-c is a MAY (400 or 401, recorded): a 401 without a challenge breaks RFC 9110,
+	// and another status breaks §5.2's status rule.
+	{name: "a failed body authentication gets 401 without WWW-Authenticate", breaks: "H-9110-15.5.2-a",
 		wrap: editResponses(and(tokenPOST, withoutAuthorization), when(http.StatusUnauthorized, delHeader("WWW-Authenticate")))},
-	{name: "a failed body authentication gets 403", breaks: "C-6749-5.2-c", also: []string{"C-6749-4.4.2-c"},
+	{name: "a failed body authentication gets 403", breaks: "C-6749-5.2-a", also: []string{"C-6749-4.4.2-c"},
 		wrap: editResponses(and(tokenPOST, withoutAuthorization), when(http.StatusUnauthorized, func(_ *http.Request, r *response) {
 			r.status = http.StatusForbidden
 			r.header.Del("WWW-Authenticate")
 		}))},
 	{name: "an unknown client's error is a JSON array", breaks: "C-6749-5.2-d",
 		wrap: editResponses(respUnknownBasicClient, setMember("error", []string{"invalid_client"}))},
-	{name: "an unknown client gets access_denied", breaks: "C-6749-5.2-d",
+	{name: "an unknown client gets access_denied", breaks: "C-6749-5.2-d", also: []string{"C-6749-4.4.2-c"},
 		wrap: editResponses(respUnknownBasicClient, setMember("error", "access_denied"))},
 	{name: "invalid_scope echoes the requested scope in error_description", breaks: "C-6749-5.2-e",
 		wrap: respEchoScope},
@@ -134,8 +132,11 @@ var _ = register([]fault{
 		}))},
 	{name: "a client without the grant gets a token", breaks: "C-6749-5.2-h",
 		wrap: editRequests(respWithBasicClient(provider.FixtureNoClientCredentials.ID), func(r *http.Request) { r.Header.Set("Authorization", goodBasic) })},
-	{name: "a malformed scope gets a token for the default scope", breaks: "C-6749-5.2-i",
-		wrap: editRequests(and(tokenPOST, respWithMalformedScope), func(r *http.Request) { respSetBodyForm(r, "scope", "") })},
+	// §3.3 lets a server narrow a malformed scope away, if it names what it granted (a control).
+	{name: "a malformed scope is narrowed away without saying so", breaks: "C-6749-3.3-b",
+		wrap: respNarrowScope(respMalformedToken, respDropScopeMember)},
+	{name: "a malformed scope gets a token reported as granted for it", breaks: "C-6749-5.2-i",
+		wrap: respNarrowScope(respMalformedToken, respReportAsked)},
 	{name: "a malformed scope gets invalid_request", breaks: "C-6749-5.2-i", soft: true,
 		wrap: editResponses(and(tokenPOST, respWithMalformedScope), respWithErrorCode("invalid_scope", setMember("error", "invalid_request")))},
 	{name: "a malformed scope gets 500 server_error", breaks: "C-6749-5.2-i", also: []string{"C-6749-5.2-a"},
@@ -252,21 +253,26 @@ func respWithout(m map[string]any, name string) map[string]any {
 	return m
 }
 
-// respNarrowScope drops the forbidden scope admin from token requests before the reference sees
-// them, and lets edit change the successful response, knowing what was asked and granted.
-func respNarrowScope(edit func(asked, granted string, r *response)) func(http.Handler) http.Handler {
+// respNarrowScope drops the scope tokens that drop matches from token requests before the
+// reference sees them, and lets edit change the successful response, knowing what was asked and
+// granted.
+func respNarrowScope(drop func(scopeToken string) bool, edit func(asked, granted string, r *response)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !tokenPOST(r) || !respWithScopeToken("admin")(r) {
+			if !tokenPOST(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
 			asked := formOf(r).Get("scope")
 			var kept []string
 			for _, s := range strings.Fields(asked) {
-				if s != "admin" {
+				if !drop(s) {
 					kept = append(kept, s)
 				}
+			}
+			if len(kept) == len(strings.Fields(asked)) {
+				next.ServeHTTP(w, r)
+				return
 			}
 			respSetBodyForm(r, "scope", strings.Join(kept, " "))
 			rec := httptest.NewRecorder()
@@ -276,13 +282,24 @@ func respNarrowScope(edit func(asked, granted string, r *response)) func(http.Ha
 				granted, _ := res.object()["scope"].(string)
 				edit(asked, granted, res)
 			}
-			for k, v := range res.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(res.status)
-			_, _ = w.Write(res.body)
+			res.write(w)
 		})
 	}
+}
+
+// respForbiddenToken is the reference's forbidden scope; respMalformedToken a scope token with a
+// character no scope token has.
+func respForbiddenToken(s string) bool { return s == "admin" }
+func respMalformedToken(s string) bool { return strings.ContainsAny(s, "\"\\") }
+
+// respDropScopeMember leaves the granted scope out of a narrowed token response.
+func respDropScopeMember(_, _ string, r *response) { r.setObject(respWithout(r.object(), "scope")) }
+
+// respReportAsked reports the scope asked for as granted, though it was narrowed.
+func respReportAsked(asked, _ string, r *response) {
+	m := r.object()
+	m["scope"] = asked
+	r.setObject(m)
 }
 
 // respAliasTokens hands out mint(n) instead of the n-th access token the reference issues, and
@@ -318,11 +335,7 @@ func respAliasTokens(mint func(n int) string) func(http.Handler) http.Handler {
 				m["access_token"] = alias
 				res.setObject(m)
 			}
-			for k, v := range res.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(res.status)
-			_, _ = w.Write(res.body)
+			res.write(w)
 		})
 	}
 }

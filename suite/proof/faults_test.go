@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,13 +70,21 @@ func editResponses(match func(*http.Request) bool, edit func(*http.Request, *res
 			next.ServeHTTP(rec, r)
 			res := &response{status: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}
 			edit(r, res)
-			for k, v := range res.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(res.status)
-			_, _ = w.Write(res.body)
+			res.write(w)
 		})
 	}
+}
+
+// write sends the response; its Content-Length (the reference sets one) is the edited body's.
+func (r *response) write(w http.ResponseWriter) {
+	for k, v := range r.header {
+		w.Header()[k] = v
+	}
+	if w.Header().Get("Content-Length") != "" {
+		w.Header().Set("Content-Length", strconv.Itoa(len(r.body)))
+	}
+	w.WriteHeader(r.status)
+	_, _ = w.Write(r.body)
 }
 
 // editRequests lets edit change matching requests before the reference sees them.
@@ -276,13 +285,15 @@ var _ = register([]fault{
 		wrap: editRequests(isBadBasic, func(r *http.Request) { r.Header.Set("Authorization", goodBasic) })},
 	{name: "invalid_client answered with 500", breaks: "C-6749-4.4.2-c", also: []string{"C-6749-5.2-b"},
 		wrap: editResponses(isBadBasic, when(http.StatusUnauthorized, setStatus(http.StatusInternalServerError)))},
-	{name: "invalid_client answered with an empty body", breaks: "C-6749-5.2-d",
+	{name: "invalid_client answered with an empty body", breaks: "C-6749-5.2-d", also: []string{"C-6749-5.2-g"},
 		wrap: editResponses(isBadBasic, when(http.StatusUnauthorized, setBody("")))},
 	{name: "invalid_client sent as text/plain", breaks: "C-6749-5.2-g",
 		wrap: editResponses(isBadBasic, when(http.StatusUnauthorized, setHeader("Content-Type", "text/plain")))},
-	{name: "invalid_client has another error code", breaks: "C-6749-5.2-d",
+	{name: "invalid_client has another error code", breaks: "C-6749-5.2-d", also: []string{"C-6749-4.4.2-c"},
 		wrap: editResponses(isBadBasic, when(http.StatusUnauthorized, setMember("error", "unauthorized_client")))},
-	{name: "invalid_client with 401 and no WWW-Authenticate", breaks: "C-6749-5.2-b", also: []string{"C-6749-5.2-c"},
+	// A 401 without a challenge breaks HTTP (RFC 9110 §15.5.2), judged on every answer; the
+	// scenario's step 3 also finds no Basic challenge (C-6749-5.2-b).
+	{name: "invalid_client with 401 and no WWW-Authenticate", breaks: "H-9110-15.5.2-a", also: []string{"C-6749-5.2-b"},
 		wrap: editResponses(isBadBasic, when(http.StatusUnauthorized, delHeader("WWW-Authenticate")))},
 	{name: "invalid_client with 400 instead of 401", breaks: "C-6749-5.2-b", soft: true,
 		wrap: editResponses(isBadBasic, when(http.StatusUnauthorized, setStatus(http.StatusBadRequest)))},
@@ -290,41 +301,41 @@ var _ = register([]fault{
 		wrap: editResponses(isBadBasic, when(http.StatusUnauthorized, delMember("error_description")))},
 
 	// Step 4.
-	{name: "token response status 201", breaks: "C-6749-5.1-a",
+	{name: "token response status 201", breaks: "C-6749-5.1-a", also: []string{"C-6749-4.4.3-a", "C-6749-2.3.1-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setStatus(http.StatusCreated)))},
-	{name: "token response sent as text/plain", breaks: "C-6749-5.1-f",
+	{name: "token response sent as text/plain", breaks: "C-6749-5.1-f", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setHeader("Content-Type", "text/plain")))},
-	{name: "token response is not JSON", breaks: "C-6749-5.1-f",
+	{name: "token response is not JSON", breaks: "C-6749-5.1-f", also: []string{"C-6749-4.4.3-a", "C-6749-2.3.1-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setBody("access_token=abc&token_type=Bearer")))},
-	{name: "access_token is empty", breaks: "C-6749-5.1-b",
+	{name: "access_token is empty", breaks: "C-6749-5.1-b", also: []string{"C-6749-4.4.3-a", "C-6749-2.3.1-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("access_token", "")))},
-	{name: "access_token is missing", breaks: "C-6749-5.1-b",
+	{name: "access_token is missing", breaks: "C-6749-5.1-b", also: []string{"C-6749-4.4.3-a", "C-6749-2.3.1-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, delMember("access_token")))},
-	{name: "token_type is missing", breaks: "C-6749-5.1-c",
+	{name: "token_type is missing", breaks: "C-6749-5.1-c", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, delMember("token_type")))},
 	{name: "token_type is not Bearer", breaks: "S2S-4",
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("token_type", "mac")))},
 	{name: "expires_in is missing", breaks: "S2S-4",
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, delMember("expires_in")))},
-	{name: "expires_in is the string \"3600\"", breaks: "C-6749-5.1-e",
+	{name: "expires_in is the string \"3600\"", breaks: "C-6749-5.1-e", also: []string{"S2S-4", "C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("expires_in", "3600")))},
-	{name: "expires_in is fractional", breaks: "C-6749-5.1-e",
+	{name: "expires_in is fractional", breaks: "C-6749-5.1-e", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("expires_in", 3599.5)))},
 	{name: "expires_in is not the pinned 3600", breaks: "S2S-4",
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("expires_in", 7200)))},
-	{name: "scope is a JSON array", breaks: "C-6749-3.3-a",
+	{name: "scope is a JSON array", breaks: "C-6749-3.3-a", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("scope", []string{"read"})))},
 	{name: "scope is widened to read write", breaks: "S2S-4",
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("scope", "read write")))},
-	{name: "token response without Cache-Control", breaks: "C-6749-5.1-g",
+	{name: "token response without Cache-Control", breaks: "C-6749-5.1-g", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, delHeader("Cache-Control")))},
-	{name: "token response with Cache-Control: no-cache, private", breaks: "C-6749-5.1-g",
+	{name: "token response with Cache-Control: no-cache, private", breaks: "C-6749-5.1-g", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setHeader("Cache-Control", "no-cache, private")))},
 	{name: "token response without Pragma", breaks: "C-6749-5.1-h", soft: true,
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, delHeader("Pragma")))},
 	{name: "token response with a refresh_token", breaks: "C-6749-4.4.3-b", soft: true,
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("refresh_token", "r3fr3sh")))},
-	{name: "the token endpoint fails for good credentials", breaks: "C-6749-5.1-a",
+	{name: "the token endpoint fails for good credentials", breaks: "C-6749-5.1-a", also: []string{"C-6749-4.4.3-a", "C-6749-2.3.1-a"},
 		wrap: editResponses(isGoodBasic, func(_ *http.Request, r *response) {
 			r.status, r.body = http.StatusInternalServerError, []byte(`{"error":"server_error"}`)
 		})},

@@ -111,8 +111,7 @@ var _ = Describe("RFC 6749 §2.3.1: client password", func() {
 			needTokenPath()
 			res := send(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "client credentials in the query only",
 				Query: url.Values{"client_id": {target.Client.ID}, "client_secret": {target.Client.Secret}}, Form: validForm()})
-			expectNoToken(res, "C-6749-2.3.1-d")
-			row("C-6749-2.3.1-d").Expect(res).To(HaveHTTPStatus(http.StatusBadRequest, http.StatusUnauthorized))
+			expectRefusedWith(res, "C-6749-2.3.1-d", http.StatusBadRequest, http.StatusUnauthorized)
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// The same with everything in the query: a POST whose parameters and credentials are all in
@@ -126,8 +125,7 @@ var _ = Describe("RFC 6749 §2.3.1: client password", func() {
 			res := send(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "everything in the query, empty body",
 				Query:  bodyCredentials(target.Client),
 				Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}})
-			expectNoToken(res, "C-6749-2.3.1-d")
-			row("C-6749-2.3.1-d").Expect(res).To(HaveHTTPStatus(http.StatusBadRequest, http.StatusUnauthorized))
+			expectRefusedWith(res, "C-6749-2.3.1-d", http.StatusBadRequest, http.StatusUnauthorized)
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// §2.3.1 (MUST): an endpoint that takes client passwords is protected against brute force.

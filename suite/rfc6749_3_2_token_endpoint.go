@@ -67,8 +67,7 @@ var _ = Describe("RFC 6749 §3.2: the token endpoint", func() {
 			needTokenPath()
 			res := send(ctx, request{Method: http.MethodGet, Path: target.TokenPath, Note: "GET, parameters in the query",
 				Query: validForm(), Authorization: target.Client.basic()})
-			expectNoToken(res, "C-6749-3.2-c")
-			row("C-6749-3.2-c").Expect(res).To(HaveHTTPStatus(http.StatusMethodNotAllowed, http.StatusBadRequest))
+			expectRefusedWith(res, "C-6749-3.2-c", http.StatusMethodNotAllowed, http.StatusBadRequest)
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// §3.2 (MUST): a parameter sent without a value is treated as if it were omitted. An empty
@@ -270,6 +269,14 @@ func expectRepeatRefused(res *http.Response) {
 		statuses = append(statuses, http.StatusUnauthorized)
 	}
 	repeat.Expect(res).To(HaveHTTPStatus(statuses...))
+}
+
+// expectRefusedWith judges, for the row id, that a request the provider must not serve got no
+// token and one of the statuses.
+func expectRefusedWith(res *http.Response, id string, statuses ...any) {
+	GinkgoHelper()
+	expectNoToken(res, id)
+	row(id).Expect(res).To(HaveHTTPStatus(statuses...))
 }
 
 // expectSameOutcome judges C-6749-3.2-d for a parameter sent empty and omitted: both requests

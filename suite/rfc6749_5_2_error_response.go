@@ -26,17 +26,12 @@ var _ = Describe("RFC 6749 §5.2: the error response", func() {
 	// status the provider chose for the code it chose (which code is right is the rule of the
 	// case): a 401 for any other code fails (OpenLiberty #11773; go-oauth2 does this for three
 	// of them), and so does a 403 or a 500 for invalid_client.
-	for _, c := range tokenErrorCases {
+	forEachTokenError(tokenErrorCases, "C-6749-5.2-a", func(c tokenErrorCase) string {
 		if c.basic {
-			continue
+			return "" // C-6749-5.2-b's
 		}
-		It("answers "+c.what+" with 400, or 401 only for invalid_client",
-			specLabels("token", "C-6749-5.2-a"), func(ctx SpecContext) {
-				res := c.provoke(ctx)
-				c.refusedOrBlock(res)
-				expectStatusForItsCode(res)
-			}, SpecTimeout(target.specTimeout(3)))
-	}
+		return "400, or 401 only for invalid_client"
+	}, expectStatusForItsCode)
 
 	// §5.2 (MUST): a client that authenticated with HTTP Basic and failed gets 401 and a
 	// WWW-Authenticate challenge for Basic. The checklist grades a 400 leniently (as OIDF and
@@ -83,80 +78,57 @@ var _ = Describe("RFC 6749 §5.2: the error response", func() {
 	// §5.2 (MUST) and Appendix A.7: the error member is required, a string of %x20-21 /
 	// %x23-5B / %x5D-7E, and, for a client the server does not know, invalid_client (the code
 	// of the other cases is the rule of the case).
-	for _, c := range tokenErrorCases {
-		what := "an error member: a string in its character set"
+	forEachTokenError(tokenErrorCases, "C-6749-5.2-d", func(c tokenErrorCase) string {
 		if c.code != "" {
-			what += ", " + c.code
+			return "an error member: a string in its character set, " + c.code
 		}
-		It("answers "+c.what+" with "+what,
-			specLabels("token", "C-6749-5.2-d"), func(ctx SpecContext) {
-				res := c.provoke(ctx)
-				c.refusedOrBlock(res)
-				code := expectErrorShape(res)
-				if c.code != "" {
-					row("C-6749-5.2-d").Expect(code).To(Equal(c.code), "the error code of "+c.what)
-				}
-			}, SpecTimeout(target.specTimeout(3)))
-	}
+		return "an error member: a string in its character set"
+	}, func(c tokenErrorCase, _ *http.Response, code string) {
+		if c.code != "" {
+			row("C-6749-5.2-d").Expect(code).To(Equal(c.code), "the error code of "+c.what)
+		}
+	})
 
 	// §5.2 (MUST) and Appendix A.8: error_description, when present, is a string of %x20-21 /
 	// %x23-5B / %x5D-7E: no quote, backslash, control character or non-ASCII, even when it
 	// echoes what the client sent. The scope and the grant_type carry such characters, where a
 	// provider is likely to echo them.
-	for _, c := range append(slices.Clone(tokenErrorCases), unknownGrantWithOddCharacters) {
+	forEachTokenError(append(slices.Clone(tokenErrorCases), unknownGrantWithOddCharacters), "C-6749-5.2-e", func(c tokenErrorCase) string {
 		if c.echoed {
-			continue
+			return "" // repeated with odd characters
 		}
-		It("answers "+c.what+" with an error_description, if any, in its character set",
-			specLabels("token", "C-6749-5.2-e"), func(ctx SpecContext) {
-				res := c.provoke(ctx)
-				c.refusedOrBlock(res)
-				expectErrorShape(res)
-				if _, ok := objectOf(res).members["error_description"]; !ok {
-					row("C-6749-5.2-e").Cannot("the error response to %s has no error_description (it is optional)", c.what)
-				}
-			}, SpecTimeout(target.specTimeout(3)))
-	}
+		return "an error_description, if any, in its character set"
+	}, func(c tokenErrorCase, res *http.Response, _ string) {
+		if _, ok := objectOf(res).members["error_description"]; !ok {
+			row("C-6749-5.2-e").Cannot("the error response to %s has no error_description (it is optional)", c.what)
+		}
+	})
 
 	// §5.2 (MUST) and Appendix A.9: error_uri, when present, is a URI reference in %x21 /
 	// %x23-5B / %x5D-7E (no space, quote or backslash), in a JSON string. Its absence is fine:
 	// it is optional.
-	for _, c := range tokenErrorCases {
-		It("answers "+c.what+" with an error_uri, if any, that is a URI reference in its character set",
-			specLabels("token", "C-6749-5.2-f"), func(ctx SpecContext) {
-				res := c.provoke(ctx)
-				c.refusedOrBlock(res)
-				expectErrorShape(res)
-				v, ok := objectOf(res).members["error_uri"]
-				if !ok {
-					row("C-6749-5.2-f").Cannot("the error response to %s has no error_uri (it is optional)", c.what)
-					return
-				}
-				row("C-6749-5.2-f").Expect(jsonKindOf(v)).To(Equal("string"), "error_uri is not a JSON string")
-			}, SpecTimeout(target.specTimeout(3)))
-	}
+	forEachTokenError(tokenErrorCases, "C-6749-5.2-f", func(tokenErrorCase) string {
+		return "an error_uri, if any, that is a URI reference in its character set"
+	}, func(c tokenErrorCase, res *http.Response, _ string) {
+		v, ok := objectOf(res).members["error_uri"]
+		if !ok {
+			row("C-6749-5.2-f").Cannot("the error response to %s has no error_uri (it is optional)", c.what)
+			return
+		}
+		row("C-6749-5.2-f").Expect(jsonKindOf(v)).To(Equal("string"), "error_uri is not a JSON string")
+	})
 
 	// §5.2 (MUST): the error parameters are the members of a JSON object sent as
 	// application/json (a charset parameter is fine). kanidm #4470 sent text/plain, which
 	// golang.org/x/oauth2 then misread.
-	for _, c := range tokenErrorCases {
-		It("answers "+c.what+" with a JSON object sent as application/json",
-			specLabels("token", "C-6749-5.2-g"), func(ctx SpecContext) {
-				res := c.provoke(ctx)
-				c.refusedOrBlock(res)
-				expectErrorShape(res)
-			}, SpecTimeout(target.specTimeout(3)))
-	}
+	forEachTokenError(tokenErrorCases, "C-6749-5.2-g", func(tokenErrorCase) string {
+		return "a JSON object sent as application/json"
+	}, nil)
 
 	// §3.2 (MUST): response parameters are not repeated, in an error response either.
-	for _, c := range tokenErrorCases {
-		It("answers "+c.what+" with a JSON object that has no member twice",
-			specLabels("token", "C-6749-3.2-g"), func(ctx SpecContext) {
-				res := c.provoke(ctx)
-				c.refusedOrBlock(res)
-				expectErrorShape(res)
-			}, SpecTimeout(target.specTimeout(3)))
-	}
+	forEachTokenError(tokenErrorCases, "C-6749-3.2-g", func(tokenErrorCase) string {
+		return "a JSON object that has no member twice"
+	}, nil)
 
 	// §5.2 (MUST): a client that authenticates but may not use the grant it asks for gets
 	// unauthorized_client (its status is the 5.2-a specs').
@@ -239,6 +211,28 @@ type tokenErrorCase struct {
 	echoed bool
 	// provoke sends the request, after its preconditions.
 	provoke func(ctx SpecContext) *http.Response
+}
+
+// forEachTokenError registers a spec of the row id for each kind of error that expects gives
+// words to (the It text's "with …"; "" leaves the case out): the spec provokes the error, has
+// its shape judged (expectErrorShape judges the shape rows the spec carries, and blocks it by
+// them when the error code cannot be read), then check judges the rest, if any.
+func forEachTokenError(cases []tokenErrorCase, id string, expects func(tokenErrorCase) string,
+	check func(c tokenErrorCase, res *http.Response, code string)) {
+	for _, c := range cases {
+		what := expects(c)
+		if what == "" {
+			continue
+		}
+		It("answers "+c.what+" with "+what, specLabels("token", id), func(ctx SpecContext) {
+			res := c.provoke(ctx)
+			c.refusedOrBlock(res)
+			code := expectErrorShape(res)
+			if check != nil {
+				check(c, res, code)
+			}
+		}, SpecTimeout(target.specTimeout(3)))
+	}
 }
 
 // refusedOrBlock blocks a spec about the shape of a refusal when the provider did not refuse:
@@ -337,12 +331,11 @@ func bodyCredentialsOrSkip(ctx SpecContext) {
 
 // expectStatusForItsCode judges §5.2's status rule against the code the provider chose: each of
 // §5.2's codes but invalid_client goes with 400; invalid_client with 400, or 401 to advertise
-// the schemes the server supports. A refusal without a readable code is blocked by the rule of
+// the schemes the server supports. A refusal without a readable code was blocked by the rule of
 // the shape (expectErrorShape); a code of another kind (server_error says the server failed,
 // not the request) is not this rule's business, and the rule of the case reports it.
-func expectStatusForItsCode(res *http.Response) {
+func expectStatusForItsCode(_ tokenErrorCase, res *http.Response, code string) {
 	GinkgoHelper()
-	code := expectErrorShape(res)
 	switch {
 	case code == "invalid_client":
 		row("C-6749-5.2-a").Expect(res).To(HaveHTTPStatus(http.StatusBadRequest, http.StatusUnauthorized), "for invalid_client")

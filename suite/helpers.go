@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/ccconform/ccconform/suite/config"
 	"github.com/ccconform/ccconform/suite/httpauth"
 	"github.com/ccconform/ccconform/suite/judge"
 )
@@ -23,6 +24,15 @@ import (
 
 // basic is the Authorization value for HTTP Basic, form-urlencoded as RFC 6749 §2.3.1 says.
 func (c Credentials) basic() string { return httpauth.BasicAuthorization(c.ID, c.Secret) }
+
+// authenticate adds the client's credentials to a token request the way the client is
+// registered to send them (client_secret_basic by default, client_secret_post, or none): the
+// authorization value to send, and the form with any body credentials added.
+func (c Credentials) authenticate(f url.Values) (authorization string, form url.Values) {
+	h := http.Header{}
+	config.Client{ID: c.ID, Secret: c.Secret, AuthMethod: c.AuthMethod}.Auth().Apply(h, f)
+	return h.Get("Authorization"), f
+}
 
 // form is a client credentials request body: grant_type=client_credentials, then the pairs,
 // which add parameters or, with an empty value, drop one ("scope", "" leaves scope out).

@@ -112,8 +112,9 @@ func checkClient(ctx context.Context) error {
 	if target.TokenPath == "" {
 		return nil
 	}
+	authorization, body := target.Client.authenticate(form("scope", strings.Join(target.allowedScopes()[:1], " ")))
 	req, err := buildRequest(request{Method: http.MethodPost, Path: target.TokenPath, Note: "preflight",
-		Form: form("scope", strings.Join(target.allowedScopes()[:1], " ")), Authorization: target.Client.basic(), NoRetry: true})
+		Form: body, Authorization: authorization, NoRetry: true})
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func checkClient(ctx context.Context) error {
 		if code != "" {
 			code = ", " + redactor.mask(oneLine(code, 40))
 		}
-		return fmt.Errorf("the provider refused the client's credentials (%s%s): check --client-id and --client-secret (client.id and client.secret in the target description)",
+		return fmt.Errorf("the provider refused the client's credentials (%s%s): check --client-id, --client-secret and --client-auth-method (client.id, client.secret and client.auth_method in the target description)",
 			res.Status, code)
 	}
 	return nil

@@ -69,7 +69,7 @@ var _ = register([]fault{
 		})},
 
 	// §2.3.1: brute-force protection (a MUST the registry grades fail).
-	{name: "failed authentications of a client are never throttled", breaks: "C-6749-2.3.1-e",
+	{name: "failed authentications of a client are never throttled", breaks: "C-6749-2.3.1-e", soft: true,
 		wrap: rqAnswerFailedBasic(func(r *http.Request) bool {
 			id, secret, ok := rqBasicCredentials(r)
 			return ok && id == provider.FixtureThrowaway.ID && secret != provider.FixtureThrowaway.Secret

@@ -19,7 +19,7 @@ func TestPreflightSaysWhatIsWrongInOneSentence(t *testing.T) {
 		want string
 	}{
 		{name: "a wrong client secret", args: []string{"-client-secret=not-the-secret"},
-			want: "the provider refused the client's credentials (401 Unauthorized, invalid_client): check --client-id and --client-secret"},
+			want: "the provider refused the client's credentials (401 Unauthorized, invalid_client): check --client-id, --client-secret and --client-auth-method"},
 		{name: "a wrong token path", args: []string{"-token-path=/oauth/token"},
 			want: "answered 404 Not Found: check --token-path"},
 		{name: "a provider answering everything with 503 and Retry-After",

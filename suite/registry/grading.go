@@ -88,6 +88,8 @@ var regrades = map[string][]regrade{
 		{Inform, []Profile{OAuth21}, "OAuth 2.1 no longer requires Pragma (C-21-3.2.3-a)"},
 	},
 	"C-6749-10.10-a": {{Warn, nil, "the entropy of a token is estimated from a sample, a heuristic"}},
+	"C-6749-2.3.1-e": {{Warn, nil, "a bounded probe cannot prove that no protection exists (it may start later, or be keyed on " +
+		"something the probe does not vary); the checklist grades no throttling seen as INFO or WARN"}},
 	"C-6749-3.2-f": {{Warn, nil, "§3.2's no-repeat rule binds the client; the server side is implied by §5.2's " +
 		"definition of invalid_request, which makes the row derived in the checklist's own terms (as C-6749-3.2-c is)"}},
 	"C-6749-4.4.3-b": {{Inform, []Profile{OAuth21}, "OAuth 2.1 leaves refresh tokens to the server's policy (C-21-4.2-a)"}},

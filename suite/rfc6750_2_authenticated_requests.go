@@ -2,6 +2,7 @@ package suite
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"mime/multipart"
 	"net/http"
@@ -215,14 +216,18 @@ var _ = Describe("RFC 6750 §2.2: the form-encoded body parameter", func() {
 
 	// §2.2 (MUST on the client, kind R: a warning): a GET has no body a token may ride in, so a
 	// valid token in the form body of a GET to the read path, with no Authorization header, does
-	// not authenticate the request. A read is harmless, so here the token is a real one.
+	// not authenticate the request. A read is harmless, so here the token is a real one. A read
+	// path that serves requests with no token at all honours nothing: RFC 6749 §7's failure.
 	It("does not serve the read path to a valid token in the form body of a GET",
 		specLabels("resource", "C-6750-2.2-b"), func(ctx SpecContext) {
 			tok := rsReadToken(ctx)
 			res := send(ctx, request{Path: target.ReadPath, Note: "token in the body of a GET",
 				Form: url.Values{"access_token": {tok.AccessToken}}})
+			if rsSucceeded(res) {
+				rsNeedProtectedReadPath(ctx)
+			}
 			row("C-6750-2.2-b").That(!rsSucceeded(res), "a token in the body of a GET was honoured: %s", res.Status)
-		}, SpecTimeout(target.specTimeout(2)))
+		}, SpecTimeout(target.specTimeout(3)))
 })
 
 var _ = Describe("RFC 6750 §2.3: the URI query parameter", func() {
@@ -244,9 +249,10 @@ var _ = Describe("RFC 6750 §2.3: the URI query parameter", func() {
 				row("C-6750-2.3-b").Cannot("the provider does not accept access_token in the query (%s), so Cache-Control: private on such a success does not apply", res.Status)
 				return
 			}
+			rsNeedProtectedReadPath(ctx)
 			row("C-6750-2.3-a").Inform("the provider accepts access_token in the query")
 			row("C-6750-2.3-b").Expect(res).To(rsHaveCacheDirectiveIn("private", "no-store"))
-		}, SpecTimeout(target.specTimeout(4)))
+		}, SpecTimeout(target.specTimeout(5)))
 })
 
 // rsJudgeTwoWays judges C-6750-2-a on the answer (first) to a request that carried a valid token
@@ -275,6 +281,16 @@ func rsJudgeTwoWays(first *http.Response, where string, swapped, alone func() *h
 		}
 		row("C-6750-2-a").That(false, "with a valid token in the header and a made-up one in the %s the request was refused with %s (error %q), though the header's token alone is served: "+
 			"a token sent two ways is invalid_request (400), or the %s's copy is ignored", where, first.Status, code, where)
+	}
+}
+
+// rsNeedProtectedReadPath blocks a spec whose request the read path served when it serves a
+// request with no token too: then it took no token from where the spec put one, and the route's
+// protection is RFC 6749 §7's failure.
+func rsNeedProtectedReadPath(ctx context.Context) {
+	GinkgoHelper()
+	if res := getResource(ctx, "no token, to compare with", ""); rsSucceeded(res) {
+		judge.Block("C-6749-7-a", "the read path serves a request without any token too (%s)", res.Status)
 	}
 }
 

@@ -123,6 +123,12 @@ var controls = []control{
 			return r.Method == http.MethodPost && protected(r) && withoutAuthorization(r) && rsMediaType(r) == "application/x-www-form-urlencoded"
 		}, rsTakeBodyToken)},
 	{name: "a token in the query is taken on GET, and the answer is Cache-Control: private", wrap: ctlQueryTokens},
+	// RFC 6750 §2 forbids the client to send a token two ways; OAuth 2.1 §5.1 has the resource
+	// server ignore query tokens. Serving with the header's token alone is as good as 400.
+	{name: "with a Bearer header, the query's and form body's access_token are ignored", wrap: rsIgnoreOtherTokens},
+	// Nothing forbids a provider to revoke a client's earlier tokens when it issues one
+	// (TestFreshTokenRetry simulates the other processes of ginkgo -p against it).
+	{name: "only each client's newest token is valid: issuing one revokes the client's earlier ones", wrap: rsNewestTokenOnly(nil, nil)},
 	{name: "challenges spell the scheme bearer", wrap: editResponses(protected, func(_ *http.Request, r *response) {
 		if v := r.header.Get("WWW-Authenticate"); strings.HasPrefix(v, "Bearer ") {
 			r.header.Set("WWW-Authenticate", "bearer "+strings.TrimPrefix(v, "Bearer "))
@@ -149,8 +155,8 @@ var controls = []control{
 		r.body = nil
 		r.header.Del("Content-Type")
 	}))},
-	{name: "the resources' cleartext twin redirects with 308 to https; the token endpoint's refuses with a plain 403",
-		serve: serveTLSAndCleartext, wrap: ctlCleartextRedirect(protected)},
+	{name: "the resources' cleartext listener (--cleartext-url) redirects with 308 to https; the token endpoint's refuses with a plain 403",
+		serve: withCleartextURL(serveTLSAndCleartext), wrap: ctlCleartextRedirect(protected)},
 }
 
 // ctlFailedBasic makes a token endpoint answer a failed HTTP Basic authentication (§5.2).

@@ -267,13 +267,23 @@ var _ = register([]fault{
 		wrap: answer(at(http.MethodGet, provider.PathPublic), http.StatusUnauthorized, "", "")},
 
 	// Step 2.
-	{name: "a protected read is served without a token", breaks: "C-6749-7-a", also: []string{"S2S-2"},
+	// The scenario's step 2 also judges the challenge of the 200 it got (C-6750-3-a, 3-b, 3-c,
+	// 3.1-e); the other specs of a challenge are blocked by C-6749-7-a.
+	{name: "a protected read is served without a token", breaks: "C-6749-7-a",
+		also: []string{"S2S-2", "C-6750-3-a", "C-6750-3-b", "C-6750-3-c", "C-6750-3.1-e"},
 		wrap: answer(and(readGET, withoutAuthorization), http.StatusOK, "application/json", `{"resource":null}`)},
 	{name: "a read without a token answers 403", breaks: "S2S-2",
 		wrap: editResponses(and(readGET, withoutAuthorization), setStatus(http.StatusForbidden))},
+	// Every 401 without a challenge breaks RFC 9110 §15.5.2 too. The rfc6750 specs that need
+	// the challenge are blocked by C-6750-3-a; the scenario's steps 2 and 6 still judge the
+	// challenge's other rows on the missing one (3-b, 3-c, 3-f, 3.1-e).
 	{name: "protected routes send 401 without WWW-Authenticate", breaks: "C-6750-3-a",
+		also: []string{"H-9110-15.5.2-a", "C-6750-3-b", "C-6750-3-c", "C-6750-3-f", "C-6750-3.1-e"},
 		wrap: editResponses(protected, delHeader("WWW-Authenticate"))},
+	// The rfc6750 specs that need a Bearer challenge are blocked by C-6750-3-b; the scenario's
+	// steps 2 and 6 still judge the Bearer challenge's other rows (3-c, 3-f, 3.1-e).
 	{name: "protected routes challenge with Basic, not Bearer", breaks: "C-6750-3-b",
+		also: []string{"C-6750-3-c", "C-6750-3-f", "C-6750-3.1-e"},
 		wrap: editResponses(protected, when(http.StatusUnauthorized, setHeader("WWW-Authenticate", `Basic realm="x"`)))},
 	{name: "a read without a token gets a bare Bearer challenge", breaks: "C-6750-3-c", soft: true,
 		wrap: editResponses(and(protected, withoutAuthorization), setHeader("WWW-Authenticate", "Bearer"))},

@@ -213,21 +213,21 @@ func expectErrorShape(res *http.Response) string {
 	code, isString := obj.members["error"].(string)
 	if labelled("C-6749-5.2-d") {
 		row("C-6749-5.2-d").Require(obj.members).To(HaveKeyWithValue("error", BeAssignableToTypeOf("")))
-		row("C-6749-5.2-d").Expect(code).To(And(Not(BeEmpty()), MatchRegexp(errorCharset.String())), "error has characters outside %x20-21 / %x23-5B / %x5D-7E")
+		row("C-6749-5.2-d").Expect(code).To(And(Not(BeEmpty()), MatchRegexp(errorCharset.String())), "error has characters outside %%x20-21 / %%x23-5B / %%x5D-7E")
 	} else if !isString {
 		judge.Block("C-6749-5.2-d", "the error response has no error string: %s", quoteBody(bodyOf(res)))
 	}
 	if labelled("C-6749-5.2-e") {
 		if d, ok := obj.members["error_description"]; ok {
 			row("C-6749-5.2-e").Expect(d).To(And(BeAssignableToTypeOf(""), MatchRegexp(errorCharset.String())),
-				"error_description has characters outside %x20-21 / %x23-5B / %x5D-7E")
+				"error_description has characters outside %%x20-21 / %%x23-5B / %%x5D-7E")
 		}
 	}
 	if labelled("C-6749-5.2-f") {
 		if u, ok := obj.members["error_uri"]; ok {
-			s, _ := u.(string)
+			s, uriIsString := u.(string)
 			_, err := url.Parse(s)
-			row("C-6749-5.2-f").That(isString && errorURICharset.MatchString(s) && err == nil,
+			row("C-6749-5.2-f").That(uriIsString && errorURICharset.MatchString(s) && err == nil,
 				"error_uri %q is not a URI reference in %%x21 / %%x23-5B / %%x5D-7E", s)
 		}
 	}

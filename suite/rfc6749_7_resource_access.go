@@ -88,7 +88,7 @@ var _ = Describe("RFC 6749 §7: accessing protected resources", func() {
 			res := getResource(ctx, "short-lived token, expired", tok.bearer())
 			rsExpectRefused(res, "an expired token")
 			rsExpectError(res, "C-6750-3.1-c", "invalid_token", http.StatusUnauthorized)
-		}, SpecTimeout(target.specTimeout(3)+target.maxExpiryWait()+rsExpiryMargin))
+		}, SpecTimeout(target.specTimeout(5)+target.maxExpiryWait()+rsExpiryMargin))
 
 	// §7 (MUST): the token's scope must cover the resource. A token granted another scope than
 	// the one a declared resource needs is refused. RFC 6750 §3.1 (SHOULD): with 403 and

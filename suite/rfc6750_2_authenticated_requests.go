@@ -51,7 +51,7 @@ var _ = Describe("RFC 6750 §2: authenticated requests", func() {
 					})
 					return alone
 				})
-		}, SpecTimeout(target.specTimeout(6)))
+		}, SpecTimeout(target.specTimeout(7)))
 
 	// The same rule with the token in the header and in a form-encoded body. A body token needs a
 	// method whose body has a meaning (§2.2), so this is a POST, and the write path is the only
@@ -85,7 +85,7 @@ var _ = Describe("RFC 6750 §2: authenticated requests", func() {
 					})
 					return alone
 				})
-		}, SpecTimeout(target.specTimeout(6)))
+		}, SpecTimeout(target.specTimeout(7)))
 })
 
 var _ = Describe("RFC 6750 §2.1: the Authorization request header field", func() {

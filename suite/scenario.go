@@ -67,11 +67,10 @@ var _ = Describe("The documented server-to-server scenario", Ordered, ContinueOn
 		specLabels("resource", "S2S-2", "C-6750-3-a", "C-6750-3-b", "C-6750-3-c", "C-6750-3.1-e", "C-6749-7-a"), func(ctx SpecContext) {
 			needPath("read-path", target.ReadPath)
 			res := send(ctx, request{Path: target.ReadPath, Note: "not authenticated"})
-			row("C-6749-7-a").Expect(res.StatusCode).To(BeNumerically(">=", 400), "a request without a valid token must not be served")
+			row("C-6749-7-a").Require(res.StatusCode).To(BeNumerically(">=", 400), "a request without a valid token must not be served")
 			row("S2S-2").Expect(res).To(HaveHTTPStatus(http.StatusUnauthorized))
-			row("C-6750-3-a").Expect(res).To(HaveHTTPHeaderWithValue("WWW-Authenticate", Not(BeEmpty())))
-			row("C-6750-3-b").Expect(res).To(HaveChallenge("Bearer"))
-			row("C-6750-3-c").Expect(res).To(HaveBearerChallengeWithParams())
+			rsBearerChallenges(res) // C-6750-3-a and 3-b: the rest reads the challenge
+			row("C-6750-3-c").Lenient().Expect(res).To(HaveBearerChallengeWithParams())
 			row("C-6750-3.1-e").Expect(res).To(HaveBearerChallengeWithout("error"))
 		}, SpecTimeout(target.specTimeout(1)))
 
@@ -158,7 +157,7 @@ var _ = Describe("The documented server-to-server scenario", Ordered, ContinueOn
 			needPath("read-path", target.ReadPath)
 			needToken()
 			res := send(ctx, request{Path: target.ReadPath, Note: "authenticated, resource is not yet defined", Authorization: authorization()})
-			row("C-6750-2.1-a").Expect(res).To(HaveHTTPStatus(http.StatusOK))
+			row("C-6750-2.1-a").Require(res).To(HaveHTTPStatus(http.StatusOK))
 			row("S2S-5").Expect(res).To(HaveJSONMediaType())
 			row("S2S-5").Expect(res).To(BeJSONObject())
 			row("S2S-5").Expect(objectOf(res).members).To(HaveKey("resource"))
@@ -177,9 +176,8 @@ var _ = Describe("The documented server-to-server scenario", Ordered, ContinueOn
 			}
 			res := send(ctx, request{Method: http.MethodPost, Path: target.WritePath, Note: "invalid token",
 				JSON: map[string]string{"value": "written-with-a-made-up-token"}, Authorization: scheme + " random-token-foo"})
-			row("C-6749-7-a").Expect(res.StatusCode).To(BeNumerically(">=", 400), "a request without a valid token must not be served")
-			row("C-6750-3-a").Expect(res).To(HaveHTTPHeaderWithValue("WWW-Authenticate", Not(BeEmpty())))
-			row("C-6750-3-b").Expect(res).To(HaveChallenge("Bearer"))
+			row("C-6749-7-a").Require(res.StatusCode).To(BeNumerically(">=", 400), "a request without a valid token must not be served")
+			rsBearerChallenges(res) // C-6750-3-a and 3-b: the rest reads the challenge
 			row("C-6750-3.1-c").Expect(res).To(HaveHTTPStatus(http.StatusUnauthorized))
 			row("C-6750-3-f").Expect(res).To(HaveBearerAttribute("error", "invalid_token"))
 			row("S2S-6").Lenient().Expect(res).To(HaveOAuth2Error("invalid_token"), "the documented scenario repeats the error as JSON")

@@ -3,12 +3,10 @@ package suite
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 
 	"github.com/ccconform/ccconform/suite/judge"
 	"github.com/ccconform/ccconform/suite/registry"
@@ -121,69 +119,12 @@ func row(id string) judge.Judge {
 	return judge.Row(id)
 }
 
-// ---- transition: the helpers below let specs not yet moved to row() compile; each is
-// recorded through the engine under the row it names. ----
-
-// per describes an assertion by the row it enforces.
-func per(id string, notes ...string) func() string {
-	r := registry.MustLookup(id)
-	return func() string {
-		if len(notes) == 0 {
-			return r.String()
-		}
-		return r.String() + " (" + strings.Join(notes, "; ") + ")"
-	}
-}
-
-// perAll describes an assertion that enforces several rows.
-func perAll(ids []string, notes ...string) func() string {
-	rules := make([]string, len(ids))
-	for i, id := range ids {
-		rules[i] = registry.MustLookup(id).String()
-	}
-	return func() string {
-		s := strings.Join(rules, "; and ")
-		if len(notes) > 0 {
-			s += " (" + strings.Join(notes, "; ") + ")"
-		}
-		return s
-	}
-}
-
-// expectSoftly runs check for the row; the registry's grade decides what a failure does.
-func expectSoftly(id string, check func(g Gomega)) {
-	GinkgoHelper()
-	var failures []string
-	g := NewGomega(func(message string, _ ...int) { failures = append(failures, message) })
-	check(g)
-	if !slices.Contains(CurrentSpecReport().Labels(), id) {
-		if len(failures) > 0 {
-			Fail(registry.MustLookup(id).String() + "\n" + strings.Join(failures, "\n"))
-		}
-		return
-	}
-	row(id).That(len(failures) == 0, "%s", strings.Join(failures, "\n"))
-}
-
-// observe records what the provider does for an optional row.
-func observe(id, format string, args ...any) {
-	GinkgoHelper()
-	row(id).Inform(format, args...)
-}
-
-var namedRule = regexp.MustCompile(`\((?:MUST|SHOULD|MAY), ([A-Za-z0-9][A-Za-z0-9.\-]*)\)`)
-
-// failRedacted is the fail handler of plain Gomega assertions: the message is redacted, and an
-// assertion described with per() is recorded under its row.
+// failRedacted is the fail handler of plain Gomega assertions, which the specs use only for the
+// suite's own preconditions: the failure is the spec's, no row's, and its message is redacted.
 func failRedacted(message string, callerSkip ...int) {
 	skip := 1
 	if len(callerSkip) > 0 {
 		skip += callerSkip[0]
 	}
-	message = redactor.mask(message)
-	if m := namedRule.FindStringSubmatch(message); m != nil && slices.Contains(CurrentSpecReport().Labels(), m[1]) {
-		row(m[1]).Require(false).To(BeTrue(), message)
-		return
-	}
-	Fail(message, skip)
+	Fail(redactor.mask(message), skip)
 }

@@ -64,20 +64,6 @@ func needReadPath() {
 	}
 }
 
-// cleartextTwin is the http:// equivalent of an https target: the same host, and the same port
-// when the URL names one (http:// without a port means 80). It skips the spec for a plain-http
-// target, where there is no TLS to require (RFC 6749 §3.2 and §10.3).
-func cleartextTwin() string {
-	GinkgoHelper()
-	base, err := url.Parse(target.ProviderURL)
-	Expect(err).NotTo(HaveOccurred())
-	if base.Scheme != "https" {
-		judge.Skip("the target is a plain http:// URL, so there is no TLS to require; give --provider-url as the https:// endpoint to check that cleartext is refused")
-	}
-	base.Scheme = "http"
-	return base.String()
-}
-
 // postToken sends a token request.
 func postToken(ctx context.Context, note, authorization string, body url.Values) *http.Response {
 	GinkgoHelper()

@@ -58,7 +58,7 @@ func TestFinding01And03SummariesShowWhatFailedAndWhy(t *testing.T) {
 	m, h, j := read(md), read(page), read(junit)
 	// The scenario's step 4 fails for the row it broke: the step's own row held.
 	for _, id := range []string{"C-6749-5.1-g"} {
-		if !regexp.MustCompile(`❌ failed \| \[`+regexp.QuoteMeta(id)+`\]`).MatchString(m) {
+		if !regexp.MustCompile(`❌ failed \| \[` + regexp.QuoteMeta(id) + `\]`).MatchString(m) {
 			t.Errorf("the Markdown summary does not show %s as failed", id)
 		}
 		if o := run.outcome(id); o != judge.Failed {
@@ -264,7 +264,7 @@ func TestFinding15NoSecretInAnyOutput(t *testing.T) {
 	basic := strings.TrimPrefix(goodBasic, "Basic ")
 	secrets := map[string]string{"the client secret": provider.DemoClientSecret, "the Basic credentials": basic,
 		"the Basic credentials, base64 without padding": strings.TrimRight(basic, "="),
-		"the raw credentials in base64": base64.StdEncoding.EncodeToString([]byte(provider.DemoClientID + ":" + provider.DemoClientSecret))}
+		"the raw credentials in base64":                 base64.StdEncoding.EncodeToString([]byte(provider.DemoClientID + ":" + provider.DemoClientSecret))}
 	mu.Lock()
 	for _, tok := range tokens {
 		secrets["an issued token"] = tok

@@ -29,6 +29,10 @@ type bufferedAccessLog struct {
 	line    []byte
 	pending bool // a flush timer is armed
 	flushFn func()
+	// The time formatted down to the second, and the zone, are kept for the lines of that second.
+	second       int64
+	secondPrefix []byte
+	zone         []byte
 }
 
 func newBufferedAccessLog(w io.Writer) *bufferedAccessLog {
@@ -43,7 +47,7 @@ func (l *bufferedAccessLog) log(now time.Time, method, path string, status int, 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := append(l.line[:0], "time="...)
-	b = now.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = l.appendTime(b, now)
 	b = append(b, " level=INFO msg=request method="...)
 	b = appendLogValue(b, clipForLog(method, 16))
 	b = append(b, " path="...)
@@ -59,6 +63,20 @@ func (l *bufferedAccessLog) log(now time.Time, method, path string, status int, 
 		l.pending = true
 		time.AfterFunc(accessLogFlushDelay, l.flushFn)
 	}
+}
+
+// appendTime appends now as RFC 3339 with milliseconds, formatting the part down to the second
+// once a second.
+func (l *bufferedAccessLog) appendTime(b []byte, now time.Time) []byte {
+	if sec := now.Unix(); sec != l.second || l.secondPrefix == nil {
+		l.second = sec
+		l.secondPrefix = now.AppendFormat(l.secondPrefix[:0], "2006-01-02T15:04:05")
+		l.zone = now.AppendFormat(l.zone[:0], "Z07:00")
+	}
+	b = append(b, l.secondPrefix...)
+	ms := now.Nanosecond() / int(time.Millisecond)
+	b = append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return append(b, l.zone...)
 }
 
 func (l *bufferedAccessLog) flush() error {

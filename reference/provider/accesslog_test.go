@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -130,5 +131,21 @@ func TestWriteResourceRefusesTrailingData(t *testing.T) {
 	r.Header.Set("Authorization", "Bearer "+token)
 	if got := serveRecorded(h, r).Body.String(); got != `{"resource":2}`+"\n" {
 		t.Errorf("read back %q", got)
+	}
+}
+
+// The cached time prefix gives what time.Format gives, across seconds and zones.
+func TestAccessLogTime(t *testing.T) {
+	l := newBufferedAccessLog(io.Discard)
+	zone := time.FixedZone("x", 5*3600+30*60)
+	for _, tm := range []time.Time{
+		time.Date(2026, 12, 3, 6, 18, 19, 7_000_000, time.UTC),
+		time.Date(2026, 12, 3, 6, 18, 19, 999_999_999, time.UTC),
+		time.Date(2026, 12, 3, 6, 18, 20, 0, time.UTC),
+		time.Date(2026, 12, 3, 6, 18, 20, 123_456_789, zone),
+	} {
+		if got, want := string(l.appendTime(nil, tm)), tm.Format("2006-01-02T15:04:05.000Z07:00"); got != want {
+			t.Errorf("got %s, want %s", got, want)
+		}
 	}
 }

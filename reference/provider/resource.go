@@ -43,7 +43,7 @@ func handlePublic(w http.ResponseWriter, _ *http.Request) {
 // handleRead answers {"resource": <last written value, or null>}. The stored value is already
 // valid JSON (readValue checked it), so it is written as it is rather than encoded again.
 func (p *Provider) handleRead(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = headerJSON
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, `{"resource":`)
 	_, _ = w.Write(p.resource.get())

@@ -303,13 +303,21 @@ func (p *Provider) writeTokenError(w http.ResponseWriter, err error, status int)
 	_ = writeTokenResponse(w, data, header, code)
 }
 
+var (
+	headerJSON    = []string{"application/json"}[:1:1]
+	headerNoStore = []string{"no-store"}[:1:1]
+	headerNoCache = []string{"no-cache"}[:1:1]
+)
+
 // writeTokenResponse is go-oauth2's ResponseTokenHandler: every token endpoint response, success
 // or error, is JSON and must not be cached (RFC 6749 §5.1).
 func writeTokenResponse(w http.ResponseWriter, data map[string]interface{}, header http.Header, statusCode ...int) error {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
+	// Shared, full-capacity value slices: net/http copies header values before writing them, and
+	// an Add would append into a new array; Set would allocate one slice per header per response.
+	h["Content-Type"] = headerJSON
+	h["Cache-Control"] = headerNoStore
+	h["Pragma"] = headerNoCache
 	for k, v := range header {
 		h[k] = v
 	}

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"container/list"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -35,23 +34,65 @@ type connLimiter struct {
 	mu       sync.Mutex
 	total    int
 	sources  map[netip.Addr]*sourceConns
-	idle     list.List // *limitedConn, idle longest first
-	shed     int       // idle connections closed to make room
-	refusals int       // new connections closed for want of room
+	idle     idleList // idle longest first
+	shed     int      // idle connections closed to make room
+	refusals int      // new connections closed for want of room
 }
 
 type sourceConns struct {
 	n    int
-	idle list.List // *limitedConn of this source, idle longest first
+	idle idleList // this source's, idle longest first
 }
 
 type limitedConn struct {
 	net.Conn
-	l                 *connLimiter
-	src               netip.Addr
-	idleAt, srcIdleAt *list.Element // set while idle
-	released          bool
+	l        *connLimiter
+	src      netip.Addr
+	all, own idleLinks // in connLimiter.idle and sourceConns.idle, while idle
+	idle     bool
+	released bool
 }
+
+// idleLinks and idleList make an intrusive doubly linked list: a connection goes idle and busy
+// again on every request, and container/list would allocate an element each time.
+type idleLinks struct{ prev, next *limitedConn }
+
+type idleList struct {
+	head, tail *limitedConn
+	n          int
+	links      func(*limitedConn) *idleLinks
+}
+
+func (l *idleList) pushBack(c *limitedConn) {
+	lk := l.links(c)
+	lk.prev, lk.next = l.tail, nil
+	if l.tail != nil {
+		l.links(l.tail).next = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+	l.n++
+}
+
+func (l *idleList) remove(c *limitedConn) {
+	lk := l.links(c)
+	if lk.prev != nil {
+		l.links(lk.prev).next = lk.next
+	} else {
+		l.head = lk.next
+	}
+	if lk.next != nil {
+		l.links(lk.next).prev = lk.prev
+	} else {
+		l.tail = lk.prev
+	}
+	lk.prev, lk.next = nil, nil
+	l.n--
+}
+
+func allLinks(c *limitedConn) *idleLinks { return &c.all }
+func ownLinks(c *limitedConn) *idleLinks { return &c.own }
 
 // limitConnections wraps l. max and perSource are the limits (see DefaultMaxConnections).
 func limitConnections(l net.Listener, max, perSource int) *connLimiter {
@@ -62,7 +103,8 @@ func limitConnections(l net.Listener, max, perSource int) *connLimiter {
 	if perSource <= 0 {
 		perSource = DefaultMaxConnectionsPerSource
 	}
-	return &connLimiter{Listener: l, max: max, perSource: min(perSource, max), sources: map[netip.Addr]*sourceConns{}}
+	return &connLimiter{Listener: l, max: max, perSource: min(perSource, max), sources: map[netip.Addr]*sourceConns{},
+		idle: idleList{links: allLinks}}
 }
 
 // descriptorBudget is three quarters of the soft descriptor limit, or DefaultMaxConnections when
@@ -101,14 +143,14 @@ func (l *connLimiter) admit(c net.Conn) (admitted, victim *limitedConn) {
 	defer l.mu.Unlock()
 	s := l.sources[src]
 	if s == nil {
-		s = &sourceConns{}
+		s = &sourceConns{idle: idleList{links: ownLinks}}
 		l.sources[src] = s
 	}
 	switch {
 	case s.n >= l.perSource:
-		victim = oldestIdle(&s.idle)
+		victim = s.idle.head
 	case l.total >= l.max:
-		victim = oldestIdle(&l.idle)
+		victim = l.idle.head
 	}
 	if (s.n >= l.perSource || l.total >= l.max) && victim == nil {
 		l.refusals++
@@ -128,26 +170,20 @@ func (l *connLimiter) admit(c net.Conn) (admitted, victim *limitedConn) {
 	return lc, victim
 }
 
-func oldestIdle(idle *list.List) *limitedConn {
-	if e := idle.Front(); e != nil {
-		return e.Value.(*limitedConn)
-	}
-	return nil
-}
-
 func (l *connLimiter) markIdleLocked(c *limitedConn, s *sourceConns) {
-	if c.released || c.idleAt != nil {
+	if c.released || c.idle {
 		return
 	}
-	c.idleAt = l.idle.PushBack(c)
-	c.srcIdleAt = s.idle.PushBack(c)
+	c.idle = true
+	l.idle.pushBack(c)
+	s.idle.pushBack(c)
 }
 
 func (l *connLimiter) markBusyLocked(c *limitedConn, s *sourceConns) {
-	if c.idleAt != nil {
-		l.idle.Remove(c.idleAt)
-		s.idle.Remove(c.srcIdleAt)
-		c.idleAt, c.srcIdleAt = nil, nil
+	if c.idle {
+		c.idle = false
+		l.idle.remove(c)
+		s.idle.remove(c)
 	}
 }
 
@@ -212,7 +248,7 @@ type ConnectionStats struct {
 func (l *connLimiter) stats() ConnectionStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := ConnectionStats{Open: l.total, Idle: l.idle.Len(), Max: l.max, MaxPerSource: l.perSource,
+	st := ConnectionStats{Open: l.total, Idle: l.idle.n, Max: l.max, MaxPerSource: l.perSource,
 		Shed: l.shed, Refused: l.refusals, PerSource: map[netip.Addr]int{}}
 	for a, s := range l.sources {
 		st.PerSource[a] = s.n

@@ -95,9 +95,10 @@ func send(ctx context.Context, r request) *http.Response {
 	return res
 }
 
-// trySend is send without failing the spec. A provider that keeps answering 429 or 503 (its
-// Retry-After too long or missing, or the run's waiting budget spent) ends the spec as not
-// judged: a rate limit says nothing of the rule the spec is about.
+// trySend is send without failing the spec. A provider that keeps answering 429 or 503 with a
+// Retry-After (too long, or the run's waiting budget spent) ends the spec as not judged: a rate
+// limit says nothing of the rule the spec is about. A 429 or 503 without Retry-After is an
+// answer like any other, for the spec to judge.
 func trySend(ctx context.Context, r request) (*http.Response, error) {
 	GinkgoHelper()
 	wr, err := buildRequest(r)
@@ -113,7 +114,7 @@ func trySend(ctx context.Context, r request) (*http.Response, error) {
 	}
 	res := x.Response
 	GinkgoWriter.Printf("[Provider]: %s %s\n\n", redactor.mask(res.Status), wire.OneLine(redactor.body(x.Body), 300))
-	if x.RateLimited {
+	if x.RateLimited && x.RetryAfter != "" {
 		judge.Skip("the provider kept answering %s (Retry-After: %q) after the suite waited what it could, so this spec could not judge anything",
 			res.Status, x.RetryAfter)
 	}

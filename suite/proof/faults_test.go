@@ -263,7 +263,7 @@ var _ = register([]fault{
 	// Step 1.
 	{name: "/public answers oink", breaks: "S2S-1",
 		wrap: editResponses(at(http.MethodGet, provider.PathPublic), setBody("oink"))},
-	{name: "/public wants a token", breaks: "S2S-1",
+	{name: "/public wants a token", breaks: "S2S-1", also: []string{"H-9110-15.5.2-a"},
 		wrap: answer(at(http.MethodGet, provider.PathPublic), http.StatusUnauthorized, "", "")},
 
 	// Step 2.

@@ -25,6 +25,19 @@ import (
 // basic is the Authorization value for HTTP Basic, form-urlencoded as RFC 6749 §2.3.1 says.
 func (c Credentials) basic() string { return httpauth.BasicAuthorization(c.ID, c.Secret) }
 
+// specialCharactersClient is the client whose id and secret need form-urlencoding in HTTP
+// Basic (RFC 6749 §2.3.1): the special_characters fixture, or the main client when its own
+// credentials have such characters (a provider with one client can serve as its own fixture).
+func specialCharactersClient() *Credentials {
+	if target.Clients.SpecialCharacters != nil {
+		return target.Clients.SpecialCharacters
+	}
+	if url.QueryEscape(target.Client.ID) != target.Client.ID || url.QueryEscape(target.Client.Secret) != target.Client.Secret {
+		return &target.Client
+	}
+	return nil
+}
+
 // authenticate adds the client's credentials to a token request the way the client is
 // registered to send them (client_secret_basic by default, client_secret_post, or none): the
 // authorization value to send, and the form with any body credentials added.
@@ -89,8 +102,9 @@ type issuedToken struct {
 func issueToken(ctx context.Context, c Credentials, scope string) issuedToken {
 	GinkgoHelper()
 	needTokenPath()
+	authorization, body := c.authenticate(form("scope", scope))
 	res, err := trySend(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "get a token",
-		Form: form("scope", scope), Authorization: c.basic()})
+		Form: body, Authorization: authorization})
 	if err != nil {
 		judge.Block("C-6749-4.4.3-a", "no token could be obtained, which this spec needs: %s", err.Error())
 	}

@@ -77,6 +77,7 @@ func main() {
 		rounds      = flag.Int("rounds", 5, "valid rounds to collect; each measures the bare server, then the provider, for each endpoint")
 		attempts    = flag.Int("attempts", 0, "rounds to try at most, valid or not (default 4 × -rounds)")
 		minBusy     = flag.Float64("min-busy", 0.95, "the least share of its core a server must use for a measurement to be valid")
+		quietWait   = flag.Duration("quiet-wait", 10*time.Minute, "how long in all to wait for the CPUs to be idle before rounds (other processes' load invalidates measurements)")
 		only        = flag.String("only", "", "measure only this endpoint: token or read")
 		memory      = flag.Bool("memory", false, "run the memory check instead of the load benchmark")
 		tokens      = flag.Int("tokens", 1_000_000, "tokens to issue in the memory check")
@@ -94,7 +95,7 @@ func main() {
 			*attempts = 4 * *rounds
 		}
 		err = runLoad(loadConfig{providerBin: *providerBin, wrk: *wrkBin, conns: *conns, dur: *dur, warmup: *warmup,
-			rounds: *rounds, attempts: *attempts, minBusy: *minBusy, only: *only})
+			rounds: *rounds, attempts: *attempts, minBusy: *minBusy, only: *only, quietWait: *quietWait})
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -135,7 +136,7 @@ type loadConfig struct {
 	providerBin, wrk, only string
 	conns, rounds          int
 	attempts               int
-	dur, warmup            time.Duration
+	dur, warmup, quietWait time.Duration
 	minBusy                float64
 }
 
@@ -266,6 +267,7 @@ func runLoad(cfg loadConfig) error {
 			if len(ratios[i]) >= cfg.rounds {
 				continue
 			}
+			waitForQuiet(&cfg.quietWait)
 			b := run(bare, e, cfg.dur)
 			r := run(ref, e, cfg.dur)
 			ratio := r.rate() / b.rate()
@@ -425,6 +427,48 @@ func measure(cfg loadConfig, cpu int, s *server, target, script string, d time.D
 		m.invalidBecause = fmt.Sprintf("the server's core was %.1f%% busy: not saturated", 100*m.serverBusy)
 	}
 	return m
+}
+
+// waitForQuiet waits, out of the budget left, until the machine's CPUs were at least 95 % idle
+// over half a second: another process's load would take the server's core from it and
+// invalidate the measurement anyway.
+func waitForQuiet(budget *time.Duration) {
+	said := false
+	for *budget > 0 {
+		t0 := time.Now()
+		busy0, total0 := cpuTimes()
+		time.Sleep(500 * time.Millisecond)
+		busy1, total1 := cpuTimes()
+		*budget -= time.Since(t0)
+		if total1 <= total0 || float64(busy1-busy0)/float64(total1-total0) <= 0.05 {
+			return
+		}
+		if !said {
+			fmt.Printf("(waiting for the CPUs to be idle: %.0f%% busy)\n", 100*float64(busy1-busy0)/float64(total1-total0))
+			said = true
+		}
+	}
+}
+
+// cpuTimes sums the busy and total jiffies of all CPUs, from /proc/stat.
+func cpuTimes() (busy, total int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i >= 8 { // guest time is counted in user time already
+			break
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
 }
 
 // writeScript writes the wrk script of one request and returns its path. done() prints one line

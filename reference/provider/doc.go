@@ -19,5 +19,9 @@
 //     memory per issued token;
 //   - protected routes go through a Bearer middleware that answers a missing, malformed,
 //     unknown, expired or under-scoped token with the status, challenge and error code of
-//     RFC 6750 §3 and §3.1.
+//     RFC 6750 §3 and §3.1;
+//   - secret guessing is slowed per client id and source address, never for the client that
+//     holds its secret, and unknown ids are answered like registered ones (§2.3.1; throttle.go);
+//   - Serve limits connections in all and per source, closing idle ones first (connlimit.go),
+//     and writes the access log through a buffer, with clipped paths (accesslog.go).
 package provider

@@ -337,3 +337,32 @@ func TestFinding16AcceptEncodingIdentity(t *testing.T) {
 		t.Fatalf("a provider that compresses unless asked not to failed (exit %d):\n%s", run.exitCode, describeFailures(run))
 	}
 }
+
+// Client authentication is described, not assumed: a provider that takes only body credentials
+// (client_secret_post; OAuth 2.1 makes HTTP Basic optional) is tested with
+// --client-auth-method=client_secret_post, and every spec that needs a token gets one.
+func TestABodyCredentialsOnlyProviderIsDescribed(t *testing.T) {
+	refuseBasic := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == provider.PathToken && strings.HasPrefix(r.Header.Get("Authorization"), "Basic ") {
+				w.Header().Set("WWW-Authenticate", `Basic realm="none accepted"`)
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Cache-Control", "no-store")
+				w.WriteHeader(http.StatusUnauthorized)
+				_, _ = w.Write([]byte(`{"error":"invalid_client"}`))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	flags := startReference(t, refuseBasic)
+	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow", "-client-auth-method=client_secret_post", "-profile=oauth2.1")...)
+	if run.exitCode == 2 {
+		t.Fatalf("the preflight refused a client described as client_secret_post:\n%s", lastLines(run.output, 10))
+	}
+	for id, want := range map[string]judge.Outcome{"C-6750-2.1-a": judge.Passed, "C-6749-7-a": judge.Passed, "C-6749-2.3.1-c": judge.Information} {
+		if o := run.outcome(id); o != want {
+			t.Errorf("%s is %q, not %q", id, o, want)
+		}
+	}
+}

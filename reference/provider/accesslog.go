@@ -133,11 +133,17 @@ func (p *Provider) accessLog(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := statusWriters.Get().(*statusWriter)
+		sw.ResponseWriter, sw.status = w, http.StatusOK
 		next.ServeHTTP(sw, r)
 		record(r, sw.status, start)
+		sw.ResponseWriter = nil
+		statusWriters.Put(sw)
 	})
 }
+
+// statusWriters are reused: one per request was the access log's one allocation.
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
 // FlushAccessLog writes out the access log lines still in the buffer (Config.AccessLog). Serve
 // calls it when it returns.

@@ -12,16 +12,11 @@ import (
 )
 
 // isB64token reports whether s has the syntax of a Bearer credential, b64token (RFC 6750 §2.1):
-// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". A loop, not a regexp: it runs on
-// every protected request, and the regexp was most of the middleware's time.
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". A table look-up per byte, not a
+// regexp: it runs on every protected request, and the regexp was most of the middleware's time.
 func isB64token(s string) bool {
 	i := 0
-	for i < len(s) {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			break
-		}
+	for i < len(s) && b64tokenChar[s[i]] {
 		i++
 	}
 	if i == 0 {
@@ -32,6 +27,15 @@ func isB64token(s string) bool {
 	}
 	return i == len(s)
 }
+
+// b64tokenChar marks the bytes of b64token before its "=" padding.
+var b64tokenChar = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+	}
+	return t
+}()
 
 // bearerError is an RFC 6750 §3.1 error: the status it goes with, its code and description.
 // A zero code is the "no authentication information" case, which carries no error (§3.1).

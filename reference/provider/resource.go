@@ -13,25 +13,31 @@ import (
 const maxResourceBodyBytes = 64 << 10
 
 // resourceStore holds the one resource of the documented scenario: the last value written, or
-// JSON null before the first write.
+// JSON null before the first write. It keeps the whole read response, built once per write.
 type resourceStore struct {
-	mu    sync.RWMutex
-	value json.RawMessage
+	mu       sync.RWMutex
+	response []byte // {"resource":<value>}\n, nil before the first write
 }
 
-func (s *resourceStore) get() json.RawMessage {
+// nullResponse is the read response before the first write.
+var nullResponse = []byte(`{"resource":null}` + "\n")
+
+// readResponse is the body GET /read-resource answers. The stored value is already valid JSON
+// (readValue checked it), so it is written as it is rather than encoded again.
+func (s *resourceStore) readResponse() []byte {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.value == nil {
-		return json.RawMessage("null")
+	if s.response == nil {
+		return nullResponse
 	}
-	return s.value
+	return s.response
 }
 
 func (s *resourceStore) set(v json.RawMessage) {
+	body := append(append(append(make([]byte, 0, len(v)+15), `{"resource":`...), v...), "}\n"...)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.value = v
+	s.response = body
 }
 
 // handlePublic answers the scenario's public route.
@@ -40,14 +46,11 @@ func handlePublic(w http.ResponseWriter, _ *http.Request) {
 	_, _ = io.WriteString(w, "moo")
 }
 
-// handleRead answers {"resource": <last written value, or null>}. The stored value is already
-// valid JSON (readValue checked it), so it is written as it is rather than encoded again.
+// handleRead answers {"resource": <last written value, or null>}.
 func (p *Provider) handleRead(w http.ResponseWriter, _ *http.Request) {
 	w.Header()["Content-Type"] = headerJSON
 	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, `{"resource":`)
-	_, _ = w.Write(p.resource.get())
-	_, _ = io.WriteString(w, "}\n")
+	_, _ = w.Write(p.resource.readResponse())
 }
 
 // handleWrite stores the value of {"value": …} (or of a form field value) and answers

@@ -18,11 +18,12 @@
 // keeps the server's core busy: otherwise both rates measure the load generator, and the ratio
 // drifts towards 1. Each measurement reads the server process's CPU time (utime+stime in
 // /proc/<pid>/stat) before and after, and is valid only when the server's core was at least
-// -min-busy (95 %) busy and every response was a 2xx. A round measures the bare server and the
-// provider back to back for each endpoint; an invalid round is measured again, up to -attempts
-// times in all. The ratio of a round is the provider's rate over the bare server's, and the
-// summary is the median over valid rounds: on a shared, noisy machine only these ratios mean
-// something.
+// -min-busy (95 %) busy and every response was a 2xx. A round measures, for each endpoint, the
+// bare server, the provider and the bare server again, back to back, after waiting (within
+// -quiet-wait) for the CPUs to be idle; a round with an invalid measurement is measured again,
+// up to -attempts rounds in all. The ratio of a round is the provider's rate over the mean of the
+// two bare rates around it, and the summary is the median over valid rounds: on a shared, noisy
+// machine only these ratios mean something.
 //
 // The command exits 1 when a goal is missed (POST /token at least 0.5 of the bare server's rate,
 // GET /read-resource at least 0.8, resident memory at most 100 MB) or when too few rounds were
@@ -74,7 +75,7 @@ func main() {
 		conns       = flag.Int("c", 64, "keep-alive connections of the load generator")
 		dur         = flag.Duration("d", 2*time.Second, "duration of one measurement")
 		warmup      = flag.Duration("warmup", time.Second, "warm-up per server and endpoint before the rounds")
-		rounds      = flag.Int("rounds", 5, "valid rounds to collect; each measures the bare server, then the provider, for each endpoint")
+		rounds      = flag.Int("rounds", 5, "valid rounds to collect; each measures the bare server, the provider and the bare server again, for each endpoint")
 		attempts    = flag.Int("attempts", 0, "rounds to try at most, valid or not (default 4 × -rounds)")
 		minBusy     = flag.Float64("min-busy", 0.95, "the least share of its core a server must use for a measurement to be valid")
 		quietWait   = flag.Duration("quiet-wait", 10*time.Minute, "how long in all to wait for the CPUs to be idle before rounds (other processes' load invalidates measurements)")
@@ -268,22 +269,27 @@ func runLoad(cfg loadConfig) error {
 				continue
 			}
 			waitForQuiet(&cfg.quietWait)
-			b := run(bare, e, cfg.dur)
+			// Bare, provider, bare again: the provider's rate over the mean of the bare rates
+			// around it, so that a drift of the machine's speed during the round cancels out.
+			b1 := run(bare, e, cfg.dur)
 			r := run(ref, e, cfg.dur)
-			ratio := r.rate() / b.rate()
+			b2 := run(bare, e, cfg.dur)
+			ratio := r.rate() / ((b1.rate() + b2.rate()) / 2)
 			verdict := "valid"
 			switch {
-			case b.invalidBecause != "":
-				verdict = "INVALID: bare " + b.invalidBecause
+			case b1.invalidBecause != "":
+				verdict = "INVALID: bare (before) " + b1.invalidBecause
 			case r.invalidBecause != "":
 				verdict = "INVALID: provider " + r.invalidBecause
+			case b2.invalidBecause != "":
+				verdict = "INVALID: bare (after) " + b2.invalidBecause
 			default:
 				ratios[i] = append(ratios[i], ratio)
 			}
 			for _, x := range []struct {
 				name, ratio, verdict string
 				m                    measurement
-			}{{"bare", "", "", b}, {"provider", fmt.Sprintf("%.3f", ratio), verdict, r}} {
+			}{{"bare", "", "", b1}, {"provider", "", "", r}, {"bare", fmt.Sprintf("%.3f", ratio), verdict, b2}} {
 				fmt.Printf("%-20s %5d %-8s %9.0f %9s %9s %7d %8.1f%% %10.1f %8.1f%% %7s  %s\n", e.label, attempt, x.name, x.m.rate(),
 					fmtDur(x.m.p50), fmtDur(x.m.p99), x.m.statusErrors, 100*x.m.serverBusy, x.m.cpuPerRequest(), 100*x.m.loadBusy, x.ratio, x.verdict)
 			}
@@ -300,7 +306,7 @@ func runLoad(cfg loadConfig) error {
 	}
 
 	fmt.Println()
-	fmt.Println("summary (ratio = the provider's rate over the bare server's, measured back to back; median over valid rounds)")
+	fmt.Println("summary (ratio = the provider's rate over the mean of the bare server's measured just before and after it; median over valid rounds)")
 	var missed []string
 	for i, e := range endpoints {
 		verdict := "MET"

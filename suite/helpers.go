@@ -242,8 +242,7 @@ func expectNoToken(res *http.Response, id string) {
 	if obj, err := decodeObject(bodyOf(res)); err == nil {
 		_, issued = obj.members["access_token"]
 	}
-	row(id).Require(res.StatusCode < 300 || issued).To(BeFalse(),
-		fmt.Sprintf("the provider answered %s%s", res.Status, map[bool]string{true: " with an access token", false: ""}[issued]))
+	row(id).RequireThat(!(res.StatusCode < 300 || issued), "the provider answered %s%s", res.Status, map[bool]string{true: " with an access token", false: ""}[issued])
 }
 
 // getResource sends a GET to a protected route with the Authorization value (or none).

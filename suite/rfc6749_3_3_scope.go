@@ -52,8 +52,7 @@ var _ = Describe("RFC 6749 §3.3: access token scope", func() {
 			}
 			// No map in a failure message: it would print the token.
 			granted := grantedScopeOrBlock(res)
-			row("C-6749-3.3-b").Require(granted.present).To(BeTrue(),
-				"the provider issued a token for a scope it may not grant in full, so it must say which scope it granted")
+			row("C-6749-3.3-b").RequireThat(granted.present, "the provider issued a token for a scope it may not grant in full, so it must say which scope it granted")
 			row("C-6749-3.3-b").Expect(granted.tokens).NotTo(ContainElement(forbidden),
 				"the response says the forbidden scope "+forbidden+" was granted")
 		}, SpecTimeout(target.specTimeout(2)))

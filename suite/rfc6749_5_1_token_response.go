@@ -33,9 +33,9 @@ var _ = Describe("RFC 6749 §5.1: the successful token response", func() {
 			// The assertions never print the token: no map or token value in a failure message.
 			v, ok := members["access_token"]
 			j := row("C-6749-5.1-b")
-			j.Require(ok).To(BeTrue(), "access_token is missing")
+			j.RequireThat(ok, "access_token is missing")
 			j.Require(jsonKindOf(v)).To(Equal("string"), "access_token is not a JSON string")
-			j.Require(v.(string) != "").To(BeTrue(), "access_token is empty")
+			j.RequireThat(v.(string) != "", "access_token is empty")
 			j.That(vschars.MatchString(v.(string)), "access_token has characters outside %%x20-7E")
 		}, SpecTimeout(target.specTimeout(1)))
 
@@ -48,7 +48,7 @@ var _ = Describe("RFC 6749 §5.1: the successful token response", func() {
 			members := successfulMembers(askForValidToken(ctx))
 			v, ok := members["token_type"]
 			j := row("C-6749-5.1-c")
-			j.Require(ok).To(BeTrue(), "token_type is missing")
+			j.RequireThat(ok, "token_type is missing")
 			j.Require(jsonKindOf(v)).To(Equal("string"), "token_type is not a JSON string")
 			j.Expect(v).To(Or(MatchRegexp(`^[A-Za-z0-9._-]+$`), MatchRegexp(`^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7E]+$`)),
 				"token_type is neither a type name (ALPHA, DIGIT, -, ., _) nor an absolute URI")
@@ -77,7 +77,7 @@ var _ = Describe("RFC 6749 §5.1: the successful token response", func() {
 			}
 			n, isNumber := v.(json.Number)
 			j := row("C-6749-5.1-e")
-			j.Require(isNumber).To(BeTrue(), fmt.Sprintf("expires_in is a JSON %s, not a number", jsonKindOf(v)))
+			j.RequireThat(isNumber, "%s", fmt.Sprintf("expires_in is a JSON %s, not a number", jsonKindOf(v)))
 			j.Require(string(n)).To(MatchRegexp(`^[0-9]+$`), "expires_in is not a whole non-negative number of seconds written as digits")
 			j.Lenient().Expect(strings.TrimLeft(string(n), "0")).NotTo(BeEmpty(), "expires_in is 0: the token is expired when it is issued")
 		}, SpecTimeout(target.specTimeout(1)))

@@ -187,8 +187,7 @@ func expectNarrowedScope(res *http.Response, refused string) {
 	GinkgoHelper()
 	// No map in a failure message: it would print the token.
 	granted := grantedScopeOrBlock(res)
-	row("C-6749-3.3-b").Require(granted.present).To(BeTrue(),
-		"the provider issued a token for a scope other than the one asked for without saying which scope it granted")
+	row("C-6749-3.3-b").RequireThat(granted.present, "the provider issued a token for a scope other than the one asked for without saying which scope it granted")
 	row("C-6749-5.2-i").Expect(granted.tokens).NotTo(ContainElement(refused), "the provider granted the scope "+refused)
 }
 

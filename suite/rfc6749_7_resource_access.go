@@ -203,7 +203,7 @@ func rsBearerChallenges(res *http.Response) []httpauth.Challenge {
 	fields := res.Header.Values("WWW-Authenticate")
 	present := slices.ContainsFunc(fields, func(v string) bool { return strings.TrimSpace(v) != "" })
 	if labelled("C-6750-3-a") {
-		row("C-6750-3-a").Require(present).To(BeTrue(), "the refusal (%s) has no WWW-Authenticate", res.Status)
+		row("C-6750-3-a").RequireThat(present, "the refusal (%s) has no WWW-Authenticate", res.Status)
 	} else if !present {
 		judge.Block("C-6750-3-a", "the refusal (%s) has no WWW-Authenticate", res.Status)
 	}

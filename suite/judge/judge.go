@@ -213,6 +213,14 @@ func (j Judge) That(ok bool, format string, args ...any) bool {
 	return false
 }
 
+// RequireThat is That for a condition the rest of the spec depends on: when it does not hold,
+// the spec stops there, as with Require.
+func (j Judge) RequireThat(ok bool, format string, args ...any) {
+	ginkgo.GinkgoHelper()
+	j.require = true
+	j.That(ok, format, args...)
+}
+
 // Inform records what the provider does, for a row that is only observed (a MAY).
 func (j Judge) Inform(format string, args ...any) {
 	record(Judgment{Row: j.row.ID, Observation: true, Grade: registry.Inform.String(),
@@ -245,6 +253,12 @@ func (j Judge) failed(message string) {
 	if !j.require {
 		return
 	}
+	// The spec's other rows cannot be judged now: they are blocked by this one.
+	currentMu.Lock()
+	if current != nil && current.BlockedBy == "" {
+		current.BlockedBy, current.Reason = j.row.ID, redact(firstLine(message))
+	}
+	currentMu.Unlock()
 	if _, listed := Current().Expected[j.row.ID]; !listed && g == registry.Fail {
 		ginkgo.Fail(msg)
 	}

@@ -238,6 +238,10 @@ func Build(s Settings, provider string, specs []SpecRecord) Table {
 				r.Reasons = []string{"no spec judged it"}
 			}
 		}
+		if len(r.Reasons) > 1 {
+			// Some spec that carries the row was selected: that one's reason is the one to give.
+			r.Reasons = slices.DeleteFunc(r.Reasons, func(s string) bool { return s == notSelected })
+		}
 		if r.Outcome == Passed || r.Outcome == Stale {
 			r.Specs = nil
 			for _, sp := range specs {

@@ -14,7 +14,7 @@ func TestAnotherModuleRunsTheSpecs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds another module")
 	}
-	cmd := exec.Command("go", "test", "-count=1", "-mod=mod", ".", "-args", "-ginkgo.label-filter=scenario", "-ginkgo.no-color")
+	cmd := exec.Command("go", "test", "-count=1", ".", "-args", "-ginkgo.label-filter=scenario", "-ginkgo.no-color")
 	cmd.Dir = filepath.Join("testdata", "reuse")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

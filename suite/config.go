@@ -79,21 +79,11 @@ type Fixtures struct {
 	BruteForce *Credentials
 }
 
-// Scopes are the default client's scopes.
-type Scopes struct {
-	// Allowed are scopes the default client may be granted. Default: read.
-	Allowed []string
-	// Forbidden is a well-formed scope the default client may not be granted.
-	Forbidden string
-}
+// Scopes are the default client's scopes (package config documents the fields).
+type Scopes = config.Scopes
 
-// Resource is a protected resource.
-type Resource struct {
-	Path   string
-	Method string
-	// Scope is the scope a token needs for it; empty means any valid token.
-	Scope string
-}
+// Resource is a protected resource and the scope it needs.
+type Resource = config.Resource
 
 // target is the configuration of this run.
 var target Target
@@ -148,12 +138,9 @@ func fromConfig(t config.Target) Target {
 	out := Target{ProviderURL: t.ProviderURL, Client: *client(&t.Client), TokenPath: t.TokenPath, PublicPath: t.PublicPath,
 		ReadPath: t.ReadPath, WritePath: t.WritePath, RequestTimeout: t.RequestTimeout, ExpiresIn: t.ExpiresIn, Strict: t.Strict,
 		CAFile: t.CAFile, MaxExpiryWait: t.MaxExpiryWait, Load: t.Load, CleartextURL: t.CleartextURL,
-		Scopes: Scopes{Allowed: t.Scopes.Allowed, Forbidden: t.Scopes.Forbidden}}
+		Scopes: t.Scopes, Resources: t.Resources}
 	out.Clients = Fixtures{SpecialCharacters: client(t.Clients.SpecialCharacters), WithoutClientCredentials: client(t.Clients.WithoutClientCredentials),
 		ShortLived: client(t.Clients.ShortLived), Public: client(t.Clients.Public), BruteForce: client(t.Clients.BruteForce)}
-	for _, r := range t.Resources {
-		out.Resources = append(out.Resources, Resource{Path: r.Path, Method: r.Method, Scope: r.Scope})
-	}
 	return out
 }
 

@@ -42,7 +42,10 @@ var _ = Describe("RFC 6749 §5.1: the successful token response", func() {
 	// §5.1 (MUST), §7.1 and Appendix A.13: token_type is required: a type name (letters,
 	// digits, "-", ".", "_") or an absolute URI. Its value is case-insensitive, so "bearer" is
 	// as good as "Bearer" (keycloak PR #7384); whether the type is Bearer is the scenario's
-	// business, not this rule's.
+	// business, not this rule's. §8.1: a type is either registered (the Access Token Types
+	// registry of §11.1: Bearer, N_A, PoP, DPoP) or named by an absolute URI, so a client can
+	// know what it is (§7.1: a client must not use a token whose type it does not understand);
+	// a made-up short name ("mac") is neither.
 	It("answers a valid request with token_type, a type name compared case-insensitively",
 		specLabels("token", "C-6749-5.1-c"), func(ctx SpecContext) {
 			members := successfulMembers(askForValidToken(ctx))
@@ -50,8 +53,12 @@ var _ = Describe("RFC 6749 §5.1: the successful token response", func() {
 			j := row("C-6749-5.1-c")
 			j.RequireThat(ok, "token_type is missing")
 			j.Require(jsonKindOf(v)).To(Equal("string"), "token_type is not a JSON string")
-			j.Expect(v).To(Or(MatchRegexp(`^[A-Za-z0-9._-]+$`), MatchRegexp(`^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7E]+$`)),
-				"token_type is neither a type name (ALPHA, DIGIT, -, ., _) nor an absolute URI")
+			if j.Expect(v).To(Or(MatchRegexp(`^[A-Za-z0-9._-]+$`), MatchRegexp(`^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7E]+$`)),
+				"token_type is neither a type name (ALPHA, DIGIT, -, ., _) nor an absolute URI") {
+				t := v.(string)
+				j.That(strings.EqualFold(t, "Bearer") || registeredTokenType(t),
+					"token_type %q is neither a registered access token type (Bearer, N_A, PoP, DPoP) nor an absolute URI (RFC 6749 §8.1)", t)
+			}
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// §5.1 (SHOULD): expires_in is recommended; without it the lifetime must be documented,

@@ -322,7 +322,7 @@ var _ = register([]fault{
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, delMember("access_token")))},
 	{name: "token_type is missing", breaks: "C-6749-5.1-c", also: []string{"C-6749-4.4.3-a"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, delMember("token_type")))},
-	{name: "token_type is not Bearer", breaks: "S2S-4",
+	{name: "token_type is not Bearer", breaks: "S2S-4", also: []string{"C-6749-5.1-c"},
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, setMember("token_type", "mac")))},
 	{name: "expires_in is missing", breaks: "S2S-4",
 		wrap: editResponses(isGoodBasic, when(http.StatusOK, delMember("expires_in")))},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ccconform/ccconform/reference/provider"
+	"github.com/ccconform/ccconform/suite/httpauth"
 	"github.com/ccconform/ccconform/suite/judge"
 )
 
@@ -288,6 +289,8 @@ func TestFinding15NoSecretInAnyOutput(t *testing.T) {
 	}
 }
 
+func httpauthBasic(id, secret string) string { return httpauth.BasicAuthorization(id, secret) }
+
 func hexByte(b byte) string {
 	const digits = "0123456789abcdef"
 	return string([]byte{digits[b>>4], digits[b&15]})
@@ -364,5 +367,47 @@ func TestABodyCredentialsOnlyProviderIsDescribed(t *testing.T) {
 		if o := run.outcome(id); o != want {
 			t.Errorf("%s is %q, not %q", id, o, want)
 		}
+	}
+}
+
+// Finding 11: a token_type that is not Bearer does not silently skip the resource server's
+// rules: a made-up type ("mac", neither registered nor a URI) fails C-6749-5.1-c even with the
+// scenario filtered out, and the Bearer rows say they are blocked by it.
+func TestFinding11AnUnknownTokenTypeIsReported(t *testing.T) {
+	flags := startReference(t, editResponses(isGoodBasic, when(http.StatusOK, setMember("token_type", "mac"))))
+	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow && !scenario")...)
+	if run.exitCode == 0 {
+		t.Fatal("the run passed a provider whose tokens are of a made-up type")
+	}
+	if o := run.outcome("C-6749-5.1-c"); o != judge.Failed {
+		t.Errorf("C-6749-5.1-c is %q, not failed", o)
+	}
+	for _, r := range run.rows(judge.NotJudged) {
+		if r.ID == "C-6750-2.1-a" && !strings.Contains(strings.Join(r.Reasons, ";"), "blocked by C-6749-5.1-c") {
+			t.Errorf("C-6750-2.1-a is not judged for another reason: %v", r.Reasons)
+		}
+	}
+}
+
+// Finding 9 (part): no answer is not throttling: a provider that drops the connection of
+// every wrong secret leaves the brute-force row not judged, never passed.
+func TestFinding09NoAnswerIsNotThrottling(t *testing.T) {
+	drop := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id, ok := basicClientID(r)
+			if ok && id == provider.FixtureThrowaway.ID &&
+				r.Header.Get("Authorization") != httpauthBasic(provider.FixtureThrowaway.ID, provider.FixtureThrowaway.Secret) {
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					conn.Close()
+				}
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	flags := startReference(t, drop)
+	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=C-6749-2.3.1-e")...)
+	if o := run.outcome("C-6749-2.3.1-e"); o != judge.NotJudged {
+		t.Errorf("C-6749-2.3.1-e is %q, not %q:\n%s", o, judge.NotJudged, lastLines(run.output, 20))
 	}
 }

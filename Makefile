@@ -27,7 +27,9 @@ strict:
 
 reports:
 	mkdir -p $(REPORTS)
-	go tool ginkgo $(GINKGO_FLAGS) --junit-report=junit.xml --json-report=report.json --output-dir=$(REPORTS) ./suite -- $(SUITE_FLAGS)
+	go tool ginkgo $(GINKGO_FLAGS) --junit-report=junit.xml --json-report=report.json --output-dir=$(REPORTS) ./suite -- \
+		--summary-md=$(REPORTS)/summary.md --summary-html=$(REPORTS)/summary.html \
+		--results-json=$(REPORTS)/results.json --results-junit=$(REPORTS)/results-junit.xml $(SUITE_FLAGS)
 
 proof:
 	go test -count=1 -v -run 'TestFaultsAreCaught|TestControlsPassStrict' ./suite/proof | grep -v -E '^(=== |    --- PASS|--- PASS)'

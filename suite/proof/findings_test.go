@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -188,30 +189,36 @@ func TestFinding07StrictRespectsTheList(t *testing.T) {
 }
 
 // Finding 14: a provider that rate-limits a source address after failed authentications, with
-// a Retry-After, is waited out: no row fails because of it.
+// a Retry-After, is waited out: no row fails because of it. The test checks that the limit was
+// hit, so that it proves something.
 func TestFinding14RateLimitingIsNotAVerdict(t *testing.T) {
 	var mu sync.Mutex
-	failures := 0
+	failures, limited := 0, 0
 	var until time.Time
+	countFailures := editResponses(tokenPOST, func(_ *http.Request, res *response) {
+		if res.status == http.StatusUnauthorized {
+			mu.Lock()
+			if failures++; failures%5 == 0 {
+				until = time.Now().Add(time.Second)
+			}
+			mu.Unlock()
+		}
+	})
 	limit := func(next http.Handler) http.Handler {
+		next = countFailures(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
-			limited := time.Now().Before(until)
+			now := time.Now().Before(until)
+			if now {
+				limited++
+			}
 			mu.Unlock()
-			if limited {
+			if now {
 				w.Header().Set("Retry-After", "1")
 				w.WriteHeader(http.StatusTooManyRequests)
 				return
 			}
-			rec := &statusRecorder{ResponseWriter: w}
-			next.ServeHTTP(rec, r)
-			if r.URL.Path == provider.PathToken && rec.status == http.StatusUnauthorized {
-				mu.Lock()
-				if failures++; failures%10 == 0 {
-					until = time.Now().Add(time.Second)
-				}
-				mu.Unlock()
-			}
+			next.ServeHTTP(w, r)
 		})
 	}
 	flags := startReference(t, limit)
@@ -219,66 +226,55 @@ func TestFinding14RateLimitingIsNotAVerdict(t *testing.T) {
 	if run.exitCode != 0 {
 		t.Fatalf("rate limiting failed the run (exit %d):\n%s", run.exitCode, describeFailures(run))
 	}
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(status int) {
-	r.status = status
-	r.ResponseWriter.WriteHeader(status)
+	mu.Lock()
+	defer mu.Unlock()
+	if limited == 0 {
+		t.Errorf("the provider never rate-limited the suite (%d failed authentications), so this test proved nothing", failures)
+	}
 }
 
 // Finding 15: secrets and tokens stay out of every output, in every encoding, and the
-// provider's text cannot forge the log: the provider JSON-escapes its tokens, echoes the
-// Authorization header, puts terminal escapes in its error text and sends a huge header.
+// provider's text cannot forge the log. The provider JSON-escapes every character of its
+// tokens, echoes the Authorization header in another header, sends a 100 KB header, answers
+// a failed authentication with raw terminal escapes in its error text, and drops Cache-Control
+// from token responses, so that failures print the token responses' transcripts.
 func TestFinding15NoSecretInAnyOutput(t *testing.T) {
 	var mu sync.Mutex
 	var tokens []string
-	escape := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rec := &captured{header: http.Header{}}
-			next.ServeHTTP(rec, r)
-			for k, v := range rec.header {
-				w.Header()[k] = v
-			}
-			w.Header().Set("X-Echo", r.Header.Get("Authorization"))
-			w.Header().Set("X-Padding", strings.Repeat("p", 100<<10))
-			body := rec.body.Bytes()
-			var m map[string]any
-			if json.Unmarshal(body, &m) == nil {
-				if tok, ok := m["access_token"].(string); ok {
-					mu.Lock()
-					tokens = append(tokens, tok)
-					mu.Unlock()
-					// \u-escape every character of the token, and break the run's status
-					// after the error response (a broken token_type fails the scenario).
-					var esc strings.Builder
-					for _, c := range tok {
-						esc.WriteString(`\u00` + strings.ToUpper(hexByte(byte(c))))
-					}
-					body = bytes.Replace(body, []byte(`"`+tok+`"`), []byte(`"`+esc.String()+`"`), 1)
-					body = bytes.Replace(body, []byte(`"Bearer"`), []byte(`"Bearer \u001b[32mSUCCESS\u001b[0m"`), 1)
-				}
-			}
-			w.WriteHeader(rec.status)
-			_, _ = w.Write(body)
-		})
-	}
+	hostile := editResponses(func(*http.Request) bool { return true }, func(r *http.Request, res *response) {
+		res.header.Set("X-Echo", r.Header.Get("Authorization"))
+		res.header.Set("X-Padding", strings.Repeat("p", 100<<10))
+		if tokenPOST(r) && res.status == http.StatusUnauthorized {
+			res.body = []byte("{\"error\":\"invalid_client\",\"error_description\":\"\x1b[32mSUCCESS\x1b[0m\r\n\"}")
+		}
+		tok, ok := res.object()["access_token"].(string)
+		if !ok {
+			return
+		}
+		mu.Lock()
+		tokens = append(tokens, tok)
+		mu.Unlock()
+		var esc strings.Builder
+		for _, c := range tok {
+			fmt.Fprintf(&esc, `\u%04X`, c)
+		}
+		res.body = bytes.Replace(res.body, []byte(`"`+tok+`"`), []byte(`"`+esc.String()+`"`), 1)
+		res.header.Del("Cache-Control")
+	})
 	dir := t.TempDir()
-	junit, md := filepath.Join(dir, "j.xml"), filepath.Join(dir, "s.md")
-	flags := startReference(t, escape)
+	junit, md, ginkgoJUnit := filepath.Join(dir, "j.xml"), filepath.Join(dir, "s.md"), filepath.Join(dir, "g.xml")
+	flags := startReference(t, hostile)
 	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=scenario", "-results-junit="+junit,
-		"-summary-md="+md, "-ginkgo.junit-report="+filepath.Join(dir, "g.xml"))...)
+		"-summary-md="+md, "-ginkgo.junit-report="+ginkgoJUnit)...)
 	if run.exitCode == 0 {
-		t.Fatal("the provider's broken token_type passed")
+		t.Fatal("the provider without Cache-Control passed")
 	}
-	outputs := map[string]string{"console": run.output}
+	if o := run.outcome("S2S-5"); o != judge.Passed {
+		t.Errorf("S2S-5 is %q: the suite did not read the JSON-escaped token, so this test proved nothing", o)
+	}
 	results, _ := json.Marshal(run.table)
-	outputs["results.json"] = string(results)
-	for _, p := range []string{junit, md, filepath.Join(dir, "g.xml")} {
+	outputs := map[string]string{"console": run.output, "results.json": string(results)}
+	for _, p := range []string{junit, md, ginkgoJUnit} {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -290,13 +286,13 @@ func TestFinding15NoSecretInAnyOutput(t *testing.T) {
 		"the Basic credentials, base64 without padding": strings.TrimRight(basic, "="),
 		"the raw credentials in base64":                 base64.StdEncoding.EncodeToString([]byte(provider.DemoClientID + ":" + provider.DemoClientSecret))}
 	mu.Lock()
-	for _, tok := range tokens {
-		secrets["an issued token"] = tok
-	}
-	mu.Unlock()
 	if len(tokens) == 0 {
 		t.Fatal("no token was issued")
 	}
+	for i, tok := range tokens {
+		secrets[fmt.Sprintf("issued token %d", i+1)] = tok
+	}
+	mu.Unlock()
 	for name, out := range outputs {
 		for what, s := range secrets {
 			if strings.Contains(out, s) {
@@ -310,53 +306,26 @@ func TestFinding15NoSecretInAnyOutput(t *testing.T) {
 			t.Errorf("%s prints a 100 KB header unclipped", name)
 		}
 	}
-}
-
-func httpauthBasic(id, secret string) string { return httpauth.BasicAuthorization(id, secret) }
-
-func hexByte(b byte) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[b>>4], digits[b&15]})
-}
-
-// captured is an http.ResponseWriter that keeps what the handler wrote.
-type captured struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (c *captured) Header() http.Header { return c.header }
-func (c *captured) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
+	if !strings.Contains(outputs["console"], `\x1b[32mSUCCESS`) {
+		t.Error("the console shows no escaped form of the provider's terminal escapes, so this test proved nothing")
 	}
-	return c.body.Write(b)
+	if !strings.Contains(outputs["j.xml"], "── response") {
+		t.Error("the per-requirement JUnit has no transcript of the failing token response, so this test proved nothing")
+	}
 }
-func (c *captured) WriteHeader(status int) { c.status = status }
 
 // Finding 16: the suite asks for no content coding (Accept-Encoding: identity), so a provider
 // that compresses whenever a client does not refuse it sends the suite plain bytes, and passes.
 func TestFinding16AcceptEncodingIdentity(t *testing.T) {
-	gz := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Header.Get("Accept-Encoding") == "identity" {
-				next.ServeHTTP(w, r)
-				return
-			}
-			rec := &captured{header: http.Header{}}
-			next.ServeHTTP(rec, r)
-			for k, v := range rec.header {
-				w.Header()[k] = v
-			}
-			w.Header().Set("Content-Encoding", "gzip")
-			w.Header().Del("Content-Length")
-			w.WriteHeader(rec.status)
-			zw := gzip.NewWriter(w)
-			_, _ = zw.Write(rec.body.Bytes())
+	gz := editResponses(func(r *http.Request) bool { return r.Header.Get("Accept-Encoding") != "identity" },
+		func(_ *http.Request, res *response) {
+			var b bytes.Buffer
+			zw := gzip.NewWriter(&b)
+			_, _ = zw.Write(res.body)
 			_ = zw.Close()
+			res.body = b.Bytes()
+			res.header.Set("Content-Encoding", "gzip")
 		})
-	}
 	flags := startReference(t, gz)
 	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow", "-strict")...)
 	if run.exitCode != 0 {
@@ -419,7 +388,7 @@ func TestFinding09NoAnswerIsNotThrottling(t *testing.T) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id, ok := basicClientID(r)
 			if ok && id == provider.FixtureThrowaway.ID &&
-				r.Header.Get("Authorization") != httpauthBasic(provider.FixtureThrowaway.ID, provider.FixtureThrowaway.Secret) {
+				r.Header.Get("Authorization") != httpauth.BasicAuthorization(provider.FixtureThrowaway.ID, provider.FixtureThrowaway.Secret) {
 				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 					conn.Close()
 				}

@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -74,6 +75,28 @@ func needReadPath() {
 	if target.ReadPath == "" {
 		judge.Skip("--read-path is empty, so there is no protected route to call")
 	}
+}
+
+// cleartextBase is where the TLS-only checks (C-6749-3.2-a, C-6749-10.3-a) probe the
+// provider's cleartext listener:
+// --cleartext-url when given; for an https URL on the default port, http:// on port 80 of the
+// same host. Otherwise it returns "" and why the probe cannot be made.
+func cleartextBase() (base, why string) {
+	if target.CleartextURL != "" {
+		return target.CleartextURL, ""
+	}
+	u, err := url.Parse(target.ProviderURL)
+	switch {
+	case err != nil || u.Scheme != "https":
+		return "", "the target is a plain http:// URL, so there is no TLS to require; give --provider-url as the https:// endpoint to check that cleartext is refused"
+	case u.Port() != "" && u.Port() != "443":
+		return "", fmt.Sprintf("the provider's https URL names port %s, where any TLS server answers cleartext with a 400 of its own, so a probe there would judge the TLS library, not the provider; give --cleartext-url to probe the provider's cleartext listener", u.Port())
+	}
+	u.Scheme, u.Host = "http", u.Hostname()
+	if strings.Contains(u.Host, ":") {
+		u.Host = "[" + u.Host + "]"
+	}
+	return u.String(), ""
 }
 
 // postToken sends a token request.

@@ -29,7 +29,7 @@ var _ = Describe("RFC 6749 §10.3: access tokens", func() {
 		specLabels("resource", "C-6749-10.3-a"), func(ctx SpecContext) {
 			needReadPath()
 			cleartextRefused := row("C-6749-10.3-a")
-			base, why := tokenEndpointCleartextBase()
+			base, why := cleartextBase()
 			if base == "" {
 				cleartextRefused.Cannot("%s", why)
 				return

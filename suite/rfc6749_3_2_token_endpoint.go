@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -31,7 +30,7 @@ var _ = Describe("RFC 6749 §3.2: the token endpoint", func() {
 		specLabels("token", "C-6749-3.2-a"), func(ctx SpecContext) {
 			needTokenPath()
 			cleartextRefused := row("C-6749-3.2-a")
-			cleartext, why := tokenEndpointCleartextBase()
+			cleartext, why := cleartextBase()
 			if cleartext == "" {
 				cleartextRefused.Cannot("%s", why)
 				return
@@ -166,27 +165,6 @@ var _ = Describe("RFC 6749 §3.2: the token endpoint", func() {
 			expectRepeatRefused(res)
 		}, SpecTimeout(target.specTimeout(2)))
 })
-
-// tokenEndpointCleartextBase is where C-6749-3.2-a probes the provider's cleartext listener:
-// --cleartext-url when given; for an https URL on the default port, http:// on port 80 of the
-// same host. Otherwise it returns "" and why the probe cannot be made.
-func tokenEndpointCleartextBase() (base, why string) {
-	if target.CleartextURL != "" {
-		return target.CleartextURL, ""
-	}
-	u, err := url.Parse(target.ProviderURL)
-	switch {
-	case err != nil || u.Scheme != "https":
-		return "", "the target is a plain http:// URL, so there is no TLS to require; give --provider-url as the https:// endpoint to check that cleartext is refused"
-	case u.Port() != "" && u.Port() != "443":
-		return "", fmt.Sprintf("the provider's https URL names port %s, where any TLS server answers cleartext with a 400 of its own, so a probe there would judge the TLS library, not the provider; give --cleartext-url to probe the provider's cleartext listener", u.Port())
-	}
-	u.Scheme, u.Host = "http", u.Hostname()
-	if strings.Contains(u.Host, ":") {
-		u.Host = "[" + u.Host + "]"
-	}
-	return u.String(), ""
-}
 
 // bogusClientID is a client id no provider registers.
 const bogusClientID = "ccconform-unknown-client"

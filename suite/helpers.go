@@ -2,8 +2,8 @@ package suite
 
 import (
 	"context"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"

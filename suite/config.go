@@ -3,10 +3,13 @@ package suite
 import (
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/ccconform/ccconform/suite/config"
 	"github.com/ccconform/ccconform/suite/judge"
@@ -55,12 +58,41 @@ type Target struct {
 	// Load is how many concurrent requests the load checks send. Zero leaves them out; bundled
 	// mode defaults to 16, other providers opt in.
 	Load int
+
+	// Issuer is the authorization server's issuer identifier; the run reads its RFC 8414
+	// metadata (discovery.go). Bundled mode sets it to the reference's.
+	Issuer string
+	// IntrospectionPath, RevocationPath and JWKSURI locate the introspection endpoint, the
+	// revocation endpoint and the JWK set (a path or an absolute URL); discovery fills in what
+	// the configuration leaves empty from the metadata. TokenPath may be an absolute URL too.
+	IntrospectionPath, RevocationPath, JWKSURI string
+	// Capabilities are what the configuration declares the provider can do, besides what its
+	// metadata advertises (hasCap).
+	Capabilities []string
+	// RevocationWindow is how long a revoked token may still work.
+	RevocationWindow time.Duration
+	// OtherJWT is a validly signed JWT of the provider's that is not an access token
+	// (F-OTHER-JWT); UserSub the subject of a known user.
+	OtherJWT, UserSub string
+	// SingleValuedParameters are extension parameters the provider documents as single-valued.
+	SingleValuedParameters []string
+	// ResourceIndicators are the resources the provider accepts as RFC 8707 resource
+	// indicators (F-RES), R1 first.
+	ResourceIndicators []ResourceIndicator
+	// IntrospectionProtectedOutsideHTTP says introspection is protected by means outside HTTP.
+	IntrospectionProtectedOutsideHTTP bool
+	// Profile is the run's profile set, as parsed.
+	Profile registry.Profile
 }
 
 // Credentials are a client's id and secret, and how it authenticates (client_secret_basic,
-// the default; client_secret_post; none).
+// the default; client_secret_post; none; private_key_jwt; client_secret_jwt).
 type Credentials struct {
 	ID, Secret, AuthMethod string
+	// Key is a private_key_jwt client's private key (keys.go), with its kid and algorithm.
+	Key *jose.JSONWebKey
+	// Alg is the JWS algorithm of the client's assertions.
+	Alg string
 }
 
 // Fixtures are the clients that some rules need besides the default one.
@@ -77,7 +109,16 @@ type Fixtures struct {
 	// BruteForce is a throwaway client that the brute-force check hammers with wrong secrets.
 	// Never declare a client that matters.
 	BruteForce *Credentials
+	// Introspector may call the introspection endpoint; Second is another ordinary client.
+	Introspector, Second *Credentials
+	// PrivateKeyJWT and PrivateKeyJWT2 authenticate with private_key_jwt, with different keys;
+	// ClientSecretJWT with client_secret_jwt (checklist F-PKJ, F-PKJ2, F-CSJ).
+	PrivateKeyJWT, PrivateKeyJWT2, ClientSecretJWT *Credentials
 }
+
+// ResourceIndicator is a resource the provider accepts as an RFC 8707 resource indicator, and
+// a protected route of it.
+type ResourceIndicator = config.ResourceIndicator
 
 // Scopes are the default client's scopes (package config documents the fields).
 type Scopes = config.Scopes
@@ -119,7 +160,11 @@ func configure() error {
 	if err != nil {
 		return err
 	}
-	target = fromConfig(t)
+	target, err = fromConfig(t)
+	if err != nil {
+		return err
+	}
+	target.Profile = profile
 	expectedFailuresFile, summaryMarkdownFile, summaryHTMLFile = t.ExpectedFailures, t.SummaryMarkdown, t.SummaryHTML
 	resultsJSONFile, resultsJUnitFile = t.ResultsJSON, t.ResultsJUnit
 	judge.Configure(judge.Settings{Profile: profile, Strict: t.Strict, Expected: expected, Version: Version,
@@ -127,21 +172,43 @@ func configure() error {
 	return nil
 }
 
-// fromConfig is the specs' view of the configuration.
-func fromConfig(t config.Target) Target {
-	client := func(c *config.Client) *Credentials {
+// fromConfig is the specs' view of the configuration; it fails when a client's private key
+// cannot be read.
+func fromConfig(t config.Target) (Target, error) {
+	var keyErr error
+	client := func(name string, c *config.Client) *Credentials {
 		if c == nil {
 			return nil
 		}
-		return &Credentials{ID: c.ID, Secret: c.Secret, AuthMethod: c.AuthMethod}
+		cred, err := credentials(*c)
+		if err != nil && keyErr == nil {
+			keyErr = fmt.Errorf("%s: %w", name, err)
+		}
+		return cred
 	}
-	out := Target{ProviderURL: t.ProviderURL, Client: *client(&t.Client), TokenPath: t.TokenPath, PublicPath: t.PublicPath,
+	out := Target{ProviderURL: t.ProviderURL, Client: *client("the client", &t.Client), TokenPath: t.TokenPath, PublicPath: t.PublicPath,
 		ReadPath: t.ReadPath, WritePath: t.WritePath, RequestTimeout: t.RequestTimeout, ExpiresIn: t.ExpiresIn, Strict: t.Strict,
 		CAFile: t.CAFile, MaxExpiryWait: t.MaxExpiryWait, Load: t.Load, CleartextURL: t.CleartextURL,
-		Scopes: t.Scopes, Resources: t.Resources}
-	out.Clients = Fixtures{SpecialCharacters: client(t.Clients.SpecialCharacters), WithoutClientCredentials: client(t.Clients.WithoutClientCredentials),
-		ShortLived: client(t.Clients.ShortLived), Public: client(t.Clients.Public), BruteForce: client(t.Clients.BruteForce)}
-	return out
+		Scopes: t.Scopes, Resources: t.Resources,
+		Issuer: t.Issuer, IntrospectionPath: t.IntrospectionPath, RevocationPath: t.RevocationPath, JWKSURI: t.JWKSURI,
+		Capabilities: t.Capabilities, RevocationWindow: t.RevocationWindow, OtherJWT: t.OtherJWT, UserSub: t.UserSub,
+		SingleValuedParameters: t.SingleValuedParameters, ResourceIndicators: t.ResourceIndicators,
+		IntrospectionProtectedOutsideHTTP: t.IntrospectionProtectedOutsideHTTP}
+	f := t.Clients
+	out.Clients = Fixtures{SpecialCharacters: client("clients.special_characters", f.SpecialCharacters),
+		WithoutClientCredentials: client("clients.without_client_credentials", f.WithoutClientCredentials),
+		ShortLived: client("clients.short_lived", f.ShortLived), Public: client("clients.public", f.Public),
+		BruteForce: client("clients.brute_force", f.BruteForce), Introspector: client("clients.introspector", f.Introspector),
+		Second: client("clients.second", f.Second), PrivateKeyJWT: client("clients.private_key_jwt", f.PrivateKeyJWT),
+		PrivateKeyJWT2: client("clients.private_key_jwt_2", f.PrivateKeyJWT2),
+		ClientSecretJWT: client("clients.client_secret_jwt", f.ClientSecretJWT)}
+	// Without --provider-url, an issuer names the provider: its origin is the base URL.
+	if out.ProviderURL == "" && out.Issuer != "" {
+		if u, err := url.Parse(out.Issuer); err == nil {
+			out.ProviderURL = u.Scheme + "://" + u.Host
+		}
+	}
+	return out, keyErr
 }
 
 // userDir is where the user's relative paths are relative to. `go tool ginkgo ./suite` and
@@ -170,9 +237,18 @@ func flagOrEnvGiven(name string) bool { return options.Given(name) }
 // bundled reports whether the suite runs against the reference provider it starts itself.
 func (t Target) bundled() bool { return t.ProviderURL == "" }
 
-// url returns the absolute URL of a path on the target.
+// url returns the absolute URL of a path on the target; an absolute URL (an endpoint the
+// metadata or the configuration gives on another origin) is returned as it is.
 func (t Target) url(path string) string {
+	if isAbsoluteURL(path) {
+		return path
+	}
 	return strings.TrimRight(t.ProviderURL, "/") + path
+}
+
+// isAbsoluteURL reports whether s is an http:// or https:// URL rather than a path.
+func isAbsoluteURL(s string) bool {
+	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
 }
 
 // allowedScopes are the scopes the default client may be granted.

@@ -13,7 +13,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/ccconform/ccconform/suite/config"
 	"github.com/ccconform/ccconform/suite/httpauth"
 	"github.com/ccconform/ccconform/suite/judge"
 )
@@ -39,12 +38,10 @@ func specialCharactersClient() *Credentials {
 }
 
 // authenticate adds the client's credentials to a token request the way the client is
-// registered to send them (client_secret_basic by default, client_secret_post, or none): the
-// authorization value to send, and the form with any body credentials added.
+// registered to send them (client_secret_basic by default, client_secret_post, none, or a JWT
+// assertion): the authorization value to send, and the form with any body credentials added.
 func (c Credentials) authenticate(f url.Values) (authorization string, form url.Values) {
-	h := http.Header{}
-	config.Client{ID: c.ID, Secret: c.Secret, AuthMethod: c.AuthMethod}.Auth().Apply(h, f)
-	return h.Get("Authorization"), f
+	return c.authenticateAt(target.url(target.TokenPath), f)
 }
 
 // form is a client credentials request body: grant_type=client_credentials, then the pairs,

@@ -100,6 +100,7 @@ func preflight() error {
 	if err := checkReachable(context.Background(), target.ProviderURL); err != nil {
 		return fmt.Errorf("cannot reach the provider at %s: %w", target.ProviderURL, err)
 	}
+	discover(context.Background())
 	return checkClient(context.Background())
 }
 
@@ -178,13 +179,18 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	target.ProviderURL = rt.URL
 	Expect(setUpHTTPClient(rt.CAPEM)).To(Succeed())
 	redactSecrets()
+	if bundledRun || target.Issuer != "" {
+		// Every process reads the metadata; preflight's copy is process 1's alone.
+		discover(context.Background())
+	}
 })
 
 // redactSecrets registers every client's credentials with the redactor.
 func redactSecrets() {
 	redactor.credentials(target.Client)
-	for _, c := range []*Credentials{target.Clients.SpecialCharacters, target.Clients.WithoutClientCredentials,
-		target.Clients.ShortLived, target.Clients.BruteForce} {
+	f := target.Clients
+	for _, c := range []*Credentials{f.SpecialCharacters, f.WithoutClientCredentials, f.ShortLived, f.BruteForce,
+		f.Introspector, f.Second, f.PrivateKeyJWT, f.PrivateKeyJWT2, f.ClientSecretJWT} {
 		if c != nil {
 			redactor.credentials(*c)
 		}

@@ -46,7 +46,13 @@ func oneOf(s, what string, values ...string) string {
 }
 
 func checkAuthMethod(m string) string {
-	return oneOf(m, "a client authentication method", AuthClientSecretBasic, AuthClientSecretPost, AuthNone)
+	return oneOf(m, "a client authentication method", AuthClientSecretBasic, AuthClientSecretPost, AuthNone,
+		AuthPrivateKeyJWT, AuthClientSecretJWT)
+}
+
+// sendsSecret reports whether the method sends or signs with a shared secret.
+func sendsSecret(m string) bool {
+	return m == "" || m == AuthClientSecretBasic || m == AuthClientSecretPost || m == AuthClientSecretJWT
 }
 
 // checkSecret wants a secret for the methods that send one and none for a public client. An
@@ -55,8 +61,71 @@ func checkSecret(c Client) string {
 	switch {
 	case c.AuthMethod == AuthNone && c.Secret != "":
 		return "must be empty for a client that authenticates with none"
-	case c.AuthMethod != AuthNone && checkAuthMethod(c.AuthMethod) == "" && c.Secret == "":
+	case sendsSecret(c.AuthMethod) && checkAuthMethod(c.AuthMethod) == "" && c.Secret == "":
 		return "must not be empty for a client that authenticates with " + c.AuthMethod
+	}
+	return ""
+}
+
+// checkKey wants a private key, inline or in a file, exactly for a private_key_jwt client.
+func checkKey(c Client) string {
+	switch {
+	case c.AuthMethod == AuthPrivateKeyJWT && c.PrivateKey == "" && c.PrivateKeyFile == "":
+		return "needs a private_key or private_key_file for private_key_jwt"
+	case c.PrivateKey != "" && c.PrivateKeyFile != "":
+		return "has both a private_key and a private_key_file; give one"
+	case c.PrivateKeyFile != "":
+		return checkInputFile(c.PrivateKeyFile)
+	}
+	return ""
+}
+
+// checkEndpoint wants an empty value, a path as checkRoute does, or an absolute http(s) URL
+// without a fragment.
+func checkEndpoint(p string, query bool) string {
+	if strings.HasPrefix(p, "/") || p == "" {
+		return checkRoute(p, query)
+	}
+	u, err := url.Parse(p)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		return fmt.Sprintf("%q is neither a path starting with / nor an absolute http:// or https:// URL", p)
+	case strings.Contains(p, "#"):
+		return fmt.Sprintf("%q has a fragment, which a request never carries", p)
+	case u.RawQuery != "" && !query:
+		return fmt.Sprintf("%q must not carry a query", p)
+	}
+	return ""
+}
+
+// checkIssuer wants an absolute http(s) URL. Whether the provider's issuer obeys RFC 8414 §2
+// (https, no query or fragment) is for the specs to judge, not a configuration error.
+func checkIssuer(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Sprintf("%q is not an absolute http:// or https:// URL", s)
+	}
+	return ""
+}
+
+// checkWords wants every word to be one of the values.
+func checkWords(words []string, what string, values ...string) string {
+	for _, w := range words {
+		if msg := oneOf(w, what, values...); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
+
+// checkResourceIndicator wants an absolute URI without a fragment (RFC 8707 §2).
+func checkResourceIndicator(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || !u.IsAbs() || strings.Contains(s, "#") {
+		return fmt.Sprintf("%q is not an absolute URI without a fragment (RFC 8707 §2)", s)
 	}
 	return ""
 }

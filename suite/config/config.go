@@ -60,8 +60,66 @@ type Target struct {
 	// SummaryMarkdown, SummaryHTML, ResultsJSON and ResultsJUnit are output files; empty
 	// writes none.
 	SummaryMarkdown, SummaryHTML, ResultsJSON, ResultsJUnit string
-	// IntrospectionProtectedOutsideHTTP is reserved for the introspection checks.
+	// IntrospectionProtectedOutsideHTTP says the provider protects its introspection endpoint by
+	// means outside HTTP (network isolation, an authenticating proxy), so that an endpoint that
+	// answers anyone is not judged (RFC 7662 §2.1, checklist C-7662-2.1-b).
 	IntrospectionProtectedOutsideHTTP bool
+
+	// Issuer is the authorization server's issuer identifier (RFC 8414 §2). Given, the suite
+	// reads the server's metadata (RFC 8414 §3) and takes from it what flags and the description
+	// leave out: the token, introspection and revocation endpoints, the JWK set, the
+	// authentication methods. Given without ProviderURL, the provider URL is the issuer's origin.
+	Issuer string
+	// IntrospectionPath, RevocationPath and JWKSURI locate the introspection endpoint
+	// (RFC 7662), the revocation endpoint (RFC 7009) and the JWK set: a path relative to
+	// ProviderURL or an absolute URL; empty takes the metadata's, if any. TokenPath may be an
+	// absolute URL too.
+	IntrospectionPath, RevocationPath, JWKSURI string
+	// Capabilities are capabilities the provider has whether or not its metadata advertises
+	// them (see Capabilities in this package for the names).
+	Capabilities []string
+	// RevocationWindow is how long a revocation may take to show at the resource server and at
+	// introspection (RFC 7009 §2: "immediately", give or take propagation).
+	RevocationWindow time.Duration
+	// OtherJWT is a validly signed JWT from the provider that is not an access token, such as
+	// an ID token (checklist fixture F-OTHER-JWT).
+	OtherJWT string
+	// UserSub is the subject of a known user, to tell client tokens from user tokens
+	// (RFC 9068 §5, RFC 9700 §4.15).
+	UserSub string
+	// SingleValuedParameters are extension parameters of the token endpoint that the provider
+	// documents as single-valued (OAuth 2.1 §3.2, checklist C-21-3.2-a).
+	SingleValuedParameters []string
+	// ResourceIndicators are the resources the provider accepts as RFC 8707 resource
+	// indicators (checklist fixture F-RES): the first two are R1 and R2.
+	ResourceIndicators []ResourceIndicator
+}
+
+// ResourceIndicator is a resource the provider issues tokens for (RFC 8707).
+type ResourceIndicator struct {
+	// Resource is the resource indicator: an absolute URI without a fragment.
+	Resource string
+	// Path is a protected GET route served for that resource: a path relative to the provider
+	// URL or an absolute URL; empty when the resource has none the suite can call.
+	Path string
+}
+
+// The capabilities a provider can have; metadata switches most of them on (RFC 8414), and the
+// target description can declare them.
+const (
+	CapMetadata           = "metadata"
+	CapIntrospection      = "introspection"
+	CapRevocation         = "revocation"
+	CapJWTClientAuth      = "jwt-client-auth"
+	CapJWTAccessTokens    = "jwt-at"
+	CapResourceServerJWT  = "rs-jwt"
+	CapResourceIndicators = "resource-indicators"
+)
+
+// Capabilities lists every capability name.
+func Capabilities() []string {
+	return []string{CapMetadata, CapIntrospection, CapRevocation, CapJWTClientAuth, CapJWTAccessTokens,
+		CapResourceServerJWT, CapResourceIndicators}
 }
 
 // The client authentication methods (RFC 6749 §2.3; the names are the registry's, RFC 7591 §2).
@@ -69,6 +127,11 @@ const (
 	AuthClientSecretBasic = "client_secret_basic"
 	AuthClientSecretPost  = "client_secret_post"
 	AuthNone              = "none"
+	// AuthPrivateKeyJWT and AuthClientSecretJWT authenticate with a signed JWT assertion
+	// (RFC 7523 §2.2; OpenID Connect Core §9): the suite signs it with the client's private key,
+	// or its secret.
+	AuthPrivateKeyJWT   = "private_key_jwt"
+	AuthClientSecretJWT = "client_secret_jwt"
 )
 
 // The profiles a target can be held to.
@@ -81,9 +144,18 @@ const (
 // Client is a client and how it authenticates at the token endpoint.
 type Client struct {
 	ID, Secret string
-	// AuthMethod is AuthClientSecretBasic, AuthClientSecretPost or AuthNone. Empty (a fixture
-	// client whose description leaves it out) means AuthClientSecretBasic.
+	// AuthMethod is AuthClientSecretBasic, AuthClientSecretPost, AuthNone, AuthPrivateKeyJWT or
+	// AuthClientSecretJWT. Empty (a fixture client whose description leaves it out) means
+	// AuthClientSecretBasic.
 	AuthMethod string
+	// PrivateKey is the private key of a private_key_jwt client: PEM (PKCS#8, PKCS#1 or SEC 1)
+	// or a JWK; PrivateKeyFile names a file that holds one instead.
+	PrivateKey, PrivateKeyFile string
+	// KeyID is the kid the suite puts in the client's assertions (the JWK's own kid if empty).
+	KeyID string
+	// Alg is the JWS algorithm of the client's assertions; empty takes the key's usual one
+	// (RS256, ES256, EdDSA) or HS256 for client_secret_jwt.
+	Alg string
 }
 
 // ClientAuth is how a request authenticates the client (RFC 6749 §2.3).
@@ -159,6 +231,15 @@ type Fixtures struct {
 	Public *Client
 	// BruteForce is a throwaway client that the brute-force check hammers with wrong secrets.
 	BruteForce *Client
+	// Introspector is authorized to call the introspection endpoint (RFC 7662 §2.1).
+	Introspector *Client
+	// Second is another ordinary client, with no rights the main client lacks (cross-client
+	// revocation, RFC 7009 §2.1).
+	Second *Client
+	// PrivateKeyJWT and PrivateKeyJWT2 are clients registered for private_key_jwt, with
+	// different keys; ClientSecretJWT one registered for client_secret_jwt (checklist F-PKJ,
+	// F-PKJ2, F-CSJ).
+	PrivateKeyJWT, PrivateKeyJWT2, ClientSecretJWT *Client
 }
 
 // Scopes are the main client's scopes.

@@ -231,6 +231,8 @@ func (o *Options) setFromFile(f *fileDecoder, t *Target, i int, key string, k, v
 		return f.fixtures(v, key, p)
 	case *[]Resource:
 		return f.resources(v, key, p)
+	case *[]ResourceIndicator:
+		return f.resourceIndicators(v, key, p)
 	case *[]string:
 		return f.list(v, key, p)
 	}
@@ -260,7 +262,8 @@ func (f *fileDecoder) list(n *yaml.Node, key string, dst *[]string) error {
 	return nil
 }
 
-var fixtureKeys = []string{"special_characters", "without_client_credentials", "short_lived", "public", "brute_force"}
+var fixtureKeys = []string{"special_characters", "without_client_credentials", "short_lived", "public", "brute_force",
+	"introspector", "second", "private_key_jwt", "private_key_jwt_2", "client_secret_jwt"}
 
 // fixtures reads the fixture clients; each is {id, secret, auth_method}, and a null one is
 // not declared.
@@ -269,22 +272,30 @@ func (f *fileDecoder) fixtures(n *yaml.Node, key string, dst *Fixtures) error {
 	slots := map[string]**Client{
 		"special_characters": &dst.SpecialCharacters, "without_client_credentials": &dst.WithoutClientCredentials,
 		"short_lived": &dst.ShortLived, "public": &dst.Public, "brute_force": &dst.BruteForce,
+		"introspector": &dst.Introspector, "second": &dst.Second, "private_key_jwt": &dst.PrivateKeyJWT,
+		"private_key_jwt_2": &dst.PrivateKeyJWT2, "client_secret_jwt": &dst.ClientSecretJWT,
 	}
 	return f.members(n, key, fixtureKeys, func(key string, k, v *yaml.Node) error {
 		if isNull(deref(v)) {
 			return nil
 		}
 		var c Client
-		err := f.strings(v, key, []string{"id", "secret", "auth_method"},
-			map[string]*string{"id": &c.ID, "secret": &c.Secret, "auth_method": &c.AuthMethod},
+		err := f.strings(v, key, []string{"id", "secret", "auth_method", "private_key", "private_key_file", "key_id", "alg"},
+			map[string]*string{"id": &c.ID, "secret": &c.Secret, "auth_method": &c.AuthMethod, "private_key": &c.PrivateKey,
+				"private_key_file": &c.PrivateKeyFile, "key_id": &c.KeyID, "alg": &c.Alg},
 			func(member, value string) string {
 				if member == "auth_method" {
 					return checkAuthMethod(value)
 				}
 				return ""
 			})
-		if err == nil && c.ID == "" {
+		c.PrivateKeyFile = resolve(f.dir, c.PrivateKeyFile)
+		switch {
+		case err != nil:
+		case c.ID == "":
 			err = f.errorf(v, key, "needs an id")
+		case checkKey(c) != "":
+			err = f.errorf(v, key, "%s", checkKey(c))
 		}
 		*slots[k.Value] = &c
 		return err
@@ -321,6 +332,38 @@ func (f *fileDecoder) resources(n *yaml.Node, key string, dst *[]Resource) error
 			})
 		if err == nil && (r.Path == "" || r.Method == "") {
 			err = f.errorf(item, ikey, "needs a path and a method")
+		}
+		if err != nil {
+			return err
+		}
+		*dst = append(*dst, r)
+	}
+	return nil
+}
+
+// resourceIndicators reads the resource indicators, a list of {resource, path}.
+func (f *fileDecoder) resourceIndicators(n *yaml.Node, key string, dst *[]ResourceIndicator) error {
+	n = deref(n)
+	*dst = nil
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return f.errorf(n, key, "must be a list of {resource, path}, not a %s", kind(n))
+	}
+	for i, item := range n.Content {
+		var r ResourceIndicator
+		ikey := fmt.Sprintf("%s[%d]", key, i)
+		err := f.strings(item, ikey, []string{"resource", "path"},
+			map[string]*string{"resource": &r.Resource, "path": &r.Path},
+			func(member, value string) string {
+				if member == "resource" {
+					return checkResourceIndicator(value)
+				}
+				return checkEndpoint(value, true)
+			})
+		if err == nil && r.Resource == "" {
+			err = f.errorf(item, ikey, "needs a resource")
 		}
 		if err != nil {
 			return err

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ccconform/ccconform/suite/registry"
 )
 
 // EnvPrefix starts the name of every option's environment variable: --provider-url is
@@ -34,8 +36,8 @@ type option struct {
 	def  func(Defaults) string
 	help string
 	// field points at the option's field of a Target: a *string, *int, *bool,
-	// *time.Duration, *[]string (a flag gives it as space-separated words), *Fixtures or
-	// *[]Resource (the last two only the description sets).
+	// *time.Duration, *[]string (a flag gives it as space-separated words), *Fixtures,
+	// *[]Resource or *[]ResourceIndicator (the last three only the description sets).
 	field func(*Target) any
 	// path says the value is a file name: a relative one resolves against the description
 	// file's directory when the description gives it, else against the working directory.
@@ -65,9 +67,22 @@ var options = []option{
 		field: func(t *Target) any { return &t.Client.Secret },
 		check: func(t *Target) string { return checkSecret(t.Client) }},
 	{flag: "client-auth-method", yaml: "client.auth_method", def: fixed(AuthClientSecretBasic),
-		help:  "how that client authenticates at the token endpoint: client_secret_basic, client_secret_post or none",
+		help:  "how that client authenticates at the token endpoint: client_secret_basic, client_secret_post, none, private_key_jwt or client_secret_jwt",
 		field: func(t *Target) any { return &t.Client.AuthMethod },
 		check: func(t *Target) string { return checkAuthMethod(t.Client.AuthMethod) }},
+	{flag: "client-private-key", yaml: "client.private_key_file",
+		help:  "PEM or JWK file of that client's private key, for private_key_jwt (the description may give the key inline as client.private_key)",
+		field: func(t *Target) any { return &t.Client.PrivateKeyFile }, path: true,
+		check: func(t *Target) string { return checkKey(t.Client) }},
+	{yaml: "client.private_key",
+		help:  "that client's private key inline, PEM or JWK, for private_key_jwt",
+		field: func(t *Target) any { return &t.Client.PrivateKey }},
+	{flag: "client-key-id", yaml: "client.key_id",
+		help:  "the kid of that client's assertions (default: the JWK's own kid, if any)",
+		field: func(t *Target) any { return &t.Client.KeyID }},
+	{flag: "client-alg", yaml: "client.alg",
+		help:  "the JWS algorithm of that client's assertions (default: RS256, ES256 or EdDSA by key type; HS256 for client_secret_jwt)",
+		field: func(t *Target) any { return &t.Client.Alg }},
 	route("token-path", "token_path", func(d Defaults) string { return d.TokenPath }, func(t *Target) *string { return &t.TokenPath }, true,
 		"token endpoint path, which may carry a query; empty switches off the specs that need it"),
 	route("public-path", "public_path", func(d Defaults) string { return d.PublicPath }, func(t *Target) *string { return &t.PublicPath }, false,
@@ -88,17 +103,20 @@ var options = []option{
 		help:  "fail on warnings (SHOULD-level requirements) too",
 		field: func(t *Target) any { return &t.Strict }},
 	{flag: "profile", yaml: "profile", def: fixed(ProfileRFC6749),
-		help:  "the rules the target is held to: rfc6749, oauth2.1 or bcp",
+		help:  "the rules the target is held to, joined by commas: rfc6749 (the default), oauth2.1, bcp, and the add-ons rfc10070, oidcc, rfc9068",
 		field: func(t *Target) any { return &t.Profile },
 		check: func(t *Target) string {
-			return oneOf(t.Profile, "a profile", ProfileRFC6749, ProfileOAuth21, ProfileBCP)
+			if _, err := registry.ParseProfile(t.Profile); err != nil {
+				return err.Error()
+			}
+			return ""
 		}},
 	{flag: "ca-file", yaml: "ca_file",
 		help:  "PEM file of certificate authorities to trust besides the system's",
 		field: func(t *Target) any { return &t.CAFile }, path: true,
 		check: func(t *Target) string { return checkInputFile(t.CAFile) }},
 	{yaml: "clients",
-		help:  "fixture clients some specs need, each {id, secret, auth_method}: special_characters, without_client_credentials, short_lived, public, brute_force; a spec whose fixture is missing is skipped",
+		help:  "fixture clients some specs need, each {id, secret, auth_method, private_key or private_key_file, key_id, alg}: special_characters, without_client_credentials, short_lived, public, brute_force, introspector, second, private_key_jwt, private_key_jwt_2, client_secret_jwt; a spec whose fixture is missing is not judged",
 		field: func(t *Target) any { return &t.Clients }},
 	{flag: "allowed-scopes", yaml: "scopes.allowed", def: fixed("read"),
 		help:  "scopes the main client may be granted (a flag or variable separates them with spaces)",
@@ -140,15 +158,51 @@ var options = []option{
 		help:  "write every requirement's verdict as JUnit XML to this file",
 		field: func(t *Target) any { return &t.ResultsJUnit }, path: true},
 	{flag: "introspection-protected-outside-http", yaml: "introspection_protected_outside_http", def: fixed("false"),
-		help:  "reserved: the provider protects its introspection endpoint by means outside HTTP",
+		help:  "the provider protects its introspection endpoint by means outside HTTP (network isolation, an authenticating proxy)",
 		field: func(t *Target) any { return &t.IntrospectionProtectedOutsideHTTP }},
+	{flag: "issuer", yaml: "issuer",
+		help:  "the authorization server's issuer identifier: its RFC 8414 metadata fills in the endpoints and capabilities not given otherwise; alone, it also gives the provider URL",
+		field: func(t *Target) any { return &t.Issuer },
+		check: func(t *Target) string { return checkIssuer(t.Issuer) }},
+	{flag: "introspection-path", yaml: "introspection_path",
+		help:  "introspection endpoint (RFC 7662): a path or an absolute URL; default: the metadata's",
+		field: func(t *Target) any { return &t.IntrospectionPath },
+		check: func(t *Target) string { return checkEndpoint(t.IntrospectionPath, true) }},
+	{flag: "revocation-path", yaml: "revocation_path",
+		help:  "revocation endpoint (RFC 7009): a path or an absolute URL; default: the metadata's",
+		field: func(t *Target) any { return &t.RevocationPath },
+		check: func(t *Target) string { return checkEndpoint(t.RevocationPath, true) }},
+	{flag: "jwks-uri", yaml: "jwks_uri",
+		help:  "the provider's JWK set: a path or an absolute URL; default: the metadata's jwks_uri",
+		field: func(t *Target) any { return &t.JWKSURI },
+		check: func(t *Target) string { return checkEndpoint(t.JWKSURI, true) }},
+	{flag: "capabilities", yaml: "capabilities",
+		help:  "capabilities the provider has even if its metadata does not advertise them: metadata, introspection, revocation, jwt-client-auth, jwt-at, rs-jwt, resource-indicators",
+		field: func(t *Target) any { return &t.Capabilities },
+		check: func(t *Target) string { return checkWords(t.Capabilities, "a capability", Capabilities()...) }},
+	{flag: "revocation-window", yaml: "revocation_window", def: fixed("10s"),
+		help:  "how long a revoked token may still work at the resource server or introspection",
+		field: func(t *Target) any { return &t.RevocationWindow },
+		check: func(t *Target) string { return positive(t.RevocationWindow) }},
+	{flag: "other-jwt", yaml: "other_jwt",
+		help:  "a validly signed JWT from the provider that is not an access token, such as an ID token (the resource server must refuse it)",
+		field: func(t *Target) any { return &t.OtherJWT }},
+	{flag: "user-sub", yaml: "user_sub",
+		help:  "the subject of a known user, which a client's token must not carry as its sub",
+		field: func(t *Target) any { return &t.UserSub }},
+	{flag: "single-valued-parameters", yaml: "single_valued_parameters",
+		help:  "extension parameters of the token endpoint the provider documents as single-valued (OAuth 2.1 §3.2)",
+		field: func(t *Target) any { return &t.SingleValuedParameters }},
+	{yaml: "resource_indicators",
+		help:  "resources the provider accepts as RFC 8707 resource indicators, each {resource, path}: the resource URI and a protected GET route served for it (a path or an absolute URL); the first two are used",
+		field: func(t *Target) any { return &t.ResourceIndicators }},
 }
 
 // route declares the option of a route's path; query says whether it may carry a query.
 func route(flag, yaml string, def func(Defaults) string, field func(*Target) *string, query bool, help string) option {
 	return option{flag: flag, yaml: yaml, def: def, help: help,
 		field: func(t *Target) any { return field(t) },
-		check: func(t *Target) string { return checkRoute(*field(t), query) }}
+		check: func(t *Target) string { return checkEndpoint(*field(t), query) }}
 }
 
 // envName is the variable of the option with this flag.

@@ -28,7 +28,9 @@ func (g Grade) String() string {
 	return "inform"
 }
 
-// Profile is a set of rules the provider is judged by.
+// Profile is the set of rules the provider is judged by: a base profile (rfc6749, the default;
+// oauth2.1; bcp) and any add-ons (rfc10070, oidcc, rfc9068), written joined by commas in a
+// canonical order, as "bcp,rfc9068". The base rfc6749 is implied and written only alone.
 type Profile string
 
 // The profiles.
@@ -41,23 +43,57 @@ const (
 	OAuth21 Profile = "oauth2.1"
 	// BCP adds the Security BCP, RFC 9700 (checklist 2.F).
 	BCP Profile = "bcp"
+	// RFC10070 holds JWT client authentication to RFC 10070's audience rules (checklist 2.J
+	// conventions: FAPI 2.0 and OpenID Connect Core -36 are equivalent).
+	RFC10070 Profile = "rfc10070"
+	// OIDCC holds JWT client authentication to OpenID Connect Core §9 (jti required and single
+	// use).
+	OIDCC Profile = "oidcc"
+	// RFC9068 treats every JWT access token as claiming RFC 9068 and grades checklist 2.K
+	// strictly.
+	RFC9068 Profile = "rfc9068"
 )
 
 // Profiles lists every profile, the default first.
-func Profiles() []Profile { return []Profile{RFC6749, OAuth21, BCP} }
+func Profiles() []Profile { return []Profile{RFC6749, OAuth21, BCP, RFC10070, OIDCC, RFC9068} }
 
-// ParseProfile reads a profile name.
+// ParseProfile reads a profile: profile names joined by commas (spaces allowed), such as
+// "oauth2.1,rfc10070". The result is canonical: each name once, in the order of Profiles, and
+// rfc6749 dropped when another name is present.
 func ParseProfile(s string) (Profile, error) {
-	for _, p := range Profiles() {
-		if string(p) == s {
-			return p, nil
-		}
-	}
-	names := make([]string, 0, 3)
+	var names []string
 	for _, p := range Profiles() {
 		names = append(names, string(p))
 	}
-	return "", fmt.Errorf("unknown profile %q: use one of %s", s, strings.Join(names, ", "))
+	seen := map[Profile]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !slices.Contains(names, part) {
+			return "", fmt.Errorf("%q is not a profile: give one or more of %s, joined by commas", part, strings.Join(names, ", "))
+		}
+		seen[Profile(part)] = true
+	}
+	var out []string
+	for _, p := range Profiles() {
+		if seen[p] && p != RFC6749 {
+			out = append(out, string(p))
+		}
+	}
+	if len(out) == 0 {
+		return RFC6749, nil
+	}
+	return Profile(strings.Join(out, ",")), nil
+}
+
+// Has reports whether the profile includes q: every profile includes rfc6749.
+func (p Profile) Has(q Profile) bool {
+	if q == RFC6749 || q == "" {
+		return true
+	}
+	return slices.Contains(strings.Split(string(p), ","), string(q))
 }
 
 // InProfile reports whether the row is judged under the profile: the security BCP's rows (2.F)
@@ -65,9 +101,9 @@ func ParseProfile(s string) (Profile, error) {
 func (r Row) InProfile(p Profile) bool {
 	switch r.Group {
 	case "2.F":
-		return p == BCP
+		return p.Has(BCP)
 	case "2.G":
-		return p == OAuth21
+		return p.Has(OAuth21)
 	}
 	return true
 }
@@ -113,7 +149,7 @@ var lenient = map[string]string{
 func (r Row) Grade(p Profile) Grade {
 	g := defaultGrade(r)
 	for _, rg := range regrades[r.ID] {
-		if rg.profiles == nil || slices.Contains(rg.profiles, p) {
+		if rg.profiles == nil || slices.ContainsFunc(rg.profiles, p.Has) {
 			g = rg.grade
 		}
 	}

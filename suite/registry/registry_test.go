@@ -107,3 +107,25 @@ func TestProfilesSelectTheirSections(t *testing.T) {
 		t.Error("an unknown profile is accepted")
 	}
 }
+
+func TestProfileSets(t *testing.T) {
+	for in, want := range map[string]Profile{
+		"": RFC6749, "rfc6749": RFC6749, "rfc9068, bcp": "bcp,rfc9068", "rfc6749,oidcc,oidcc": OIDCC,
+		"oauth2.1,rfc10070": "oauth2.1,rfc10070",
+	} {
+		got, err := ParseProfile(in)
+		if err != nil || got != want {
+			t.Errorf("ParseProfile(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	p, _ := ParseProfile("bcp,rfc10070")
+	if !p.Has(BCP) || !p.Has(RFC10070) || !p.Has(RFC6749) || p.Has(OAuth21) || p.Has(OIDCC) {
+		t.Errorf("%q has the wrong members", p)
+	}
+	if !MustLookup("C-9700-2.4-a").InProfile(p) || MustLookup("C-21-5.1-a").InProfile(p) {
+		t.Error("a set of profiles judges the sections of its members only")
+	}
+	if g := MustLookup("C-6749-5.1-h").Grade("oauth2.1,rfc9068"); g != Inform {
+		t.Errorf("a regrade for oauth2.1 does not apply to a set that includes it: %s", g)
+	}
+}

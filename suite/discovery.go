@@ -1,0 +1,182 @@
+package suite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/ccconform/ccconform/suite/config"
+	"github.com/ccconform/ccconform/suite/judge"
+	"github.com/ccconform/ccconform/suite/wire"
+)
+
+// Discovery: with an issuer, the run reads the authorization server's metadata (RFC 8414) once,
+// before the specs, and takes from it what the configuration leaves out. The metadata specs
+// (rfc8414_*.go) judge the document; everything else only reads it.
+
+// metadataDocument is what discovery found.
+type metadataDocument struct {
+	// URL is where the document was found; empty when none was.
+	URL string
+	// ViaOpenID says it was found only at OpenID Connect Discovery's
+	// /.well-known/openid-configuration, not at RFC 8414's own well-known URI.
+	ViaOpenID bool
+	// Doc is the document's members; nil when none was found.
+	Doc map[string]any
+	// Tried lists the URLs tried and what each answered, for the reasons of rows that cannot be
+	// judged.
+	Tried []string
+}
+
+// discovered is this run's metadata.
+var discovered metadataDocument
+
+// wellKnownURL is where RFC 8414 §3.1 puts the metadata of an issuer: the well-known suffix
+// inserted between the host and the issuer's path, whose trailing / is removed first.
+func wellKnownURL(issuer, suffix string) string {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return ""
+	}
+	u.Path = "/.well-known/" + suffix + strings.TrimRight(u.Path, "/")
+	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	return u.String()
+}
+
+// openIDConfigurationURL is where OpenID Connect Discovery 1.0 §4 puts the configuration: the
+// suffix appended to the issuer.
+func openIDConfigurationURL(issuer string) string {
+	return strings.TrimRight(issuer, "/") + "/.well-known/openid-configuration"
+}
+
+// discover reads the issuer's metadata and fills in the endpoints the configuration leaves
+// out. A provider without metadata is not an error here: the metadata specs report it.
+func discover(ctx context.Context) {
+	discovered = metadataDocument{}
+	if bundledRun && target.Issuer == "" {
+		target.Issuer = target.ProviderURL
+	}
+	if target.Issuer == "" {
+		return
+	}
+	candidates := []struct {
+		url    string
+		openID bool
+	}{
+		{wellKnownURL(target.Issuer, "oauth-authorization-server"), false},
+		{openIDConfigurationURL(target.Issuer), true},
+		{wellKnownURL(target.Issuer, "openid-configuration"), true},
+	}
+	for _, c := range candidates {
+		if c.url == "" || slices.ContainsFunc(discovered.Tried, func(s string) bool { return strings.HasPrefix(s, c.url+" ") }) {
+			continue
+		}
+		doc, answer := fetchMetadata(ctx, c.url)
+		discovered.Tried = append(discovered.Tried, c.url+" "+answer)
+		if doc != nil {
+			discovered.URL, discovered.ViaOpenID, discovered.Doc = c.url, c.openID, doc
+			break
+		}
+	}
+	if discovered.Doc == nil {
+		return
+	}
+	fill := func(field *string, flagName, member string) {
+		if v, ok := discovered.Doc[member].(string); ok && v != "" && !flagOrEnvGiven(flagName) {
+			*field = v
+		}
+	}
+	fill(&target.TokenPath, "token-path", "token_endpoint")
+	fill(&target.IntrospectionPath, "introspection-path", "introspection_endpoint")
+	fill(&target.RevocationPath, "revocation-path", "revocation_endpoint")
+	fill(&target.JWKSURI, "jwks-uri", "jwks_uri")
+}
+
+// fetchMetadata GETs a metadata document: its members when the answer is a 200 JSON object,
+// and a few words on the answer.
+func fetchMetadata(ctx context.Context, u string) (map[string]any, string) {
+	x := httpClient.Do(ctx, &wire.Request{Method: http.MethodGet, URL: u, Note: "discovery", NoRetry: true})
+	if x.Err != nil {
+		return nil, "(no answer: " + wire.Describe(x.Err, target.RequestTimeout) + ")"
+	}
+	if x.Response.StatusCode != http.StatusOK {
+		return nil, "(" + x.Response.Status + ")"
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(x.Body, &doc); err != nil || doc == nil {
+		return nil, "(200, but not a JSON object)"
+	}
+	return doc, "(200)"
+}
+
+// metadataStrings is a metadata member that is a list of strings; ok is false when the member
+// is absent or not such a list.
+func metadataStrings(member string) (values []string, ok bool) {
+	raw, present := discovered.Doc[member].([]any)
+	if !present {
+		return nil, false
+	}
+	for _, v := range raw {
+		s, isString := v.(string)
+		if !isString {
+			return nil, false
+		}
+		values = append(values, s)
+	}
+	return values, true
+}
+
+// hasCap reports whether the provider has a capability: the configuration declares it, or the
+// metadata or configuration shows it (an advertised or configured endpoint, an advertised or
+// configured JWT client authentication method). jwt-at, rs-jwt and resource-indicators can only
+// be declared here; their specs also find out from the tokens themselves.
+func hasCap(name string) bool {
+	if slices.Contains(target.Capabilities, name) {
+		return true
+	}
+	switch name {
+	case config.CapMetadata:
+		return discovered.Doc != nil
+	case config.CapIntrospection:
+		return target.IntrospectionPath != ""
+	case config.CapRevocation:
+		return target.RevocationPath != ""
+	case config.CapJWTClientAuth:
+		methods, _ := metadataStrings("token_endpoint_auth_methods_supported")
+		if slices.Contains(methods, config.AuthPrivateKeyJWT) || slices.Contains(methods, config.AuthClientSecretJWT) {
+			return true
+		}
+		return target.Client.usesAssertion() || target.Clients.PrivateKeyJWT != nil || target.Clients.ClientSecretJWT != nil
+	}
+	return false
+}
+
+// needCap leaves the spec not judged when the provider lacks the capability, saying how to
+// switch it on.
+func needCap(name string) {
+	if hasCap(name) {
+		return
+	}
+	how := map[string]string{
+		config.CapMetadata:      "no RFC 8414 metadata was found" + triedText() + "; give --issuer, or declare it with --capabilities=metadata",
+		config.CapIntrospection: "the provider has no introspection endpoint: its metadata advertises none and --introspection-path is empty",
+		config.CapRevocation:    "the provider has no revocation endpoint: its metadata advertises none and --revocation-path is empty",
+		config.CapJWTClientAuth: "the provider does not advertise private_key_jwt or client_secret_jwt, and no client is configured for them",
+	}[name]
+	if how == "" {
+		how = fmt.Sprintf("the provider is not declared to have the %s capability (--capabilities=%s)", name, name)
+	}
+	judge.Skip("%s", how)
+}
+
+// triedText lists the metadata URLs discovery tried.
+func triedText() string {
+	if len(discovered.Tried) == 0 {
+		return " (no --issuer was given)"
+	}
+	return " at " + redactor.mask(strings.Join(discovered.Tried, ", "))
+}

@@ -197,10 +197,10 @@ func fromConfig(t config.Target) (Target, error) {
 	f := t.Clients
 	out.Clients = Fixtures{SpecialCharacters: client("clients.special_characters", f.SpecialCharacters),
 		WithoutClientCredentials: client("clients.without_client_credentials", f.WithoutClientCredentials),
-		ShortLived: client("clients.short_lived", f.ShortLived), Public: client("clients.public", f.Public),
+		ShortLived:               client("clients.short_lived", f.ShortLived), Public: client("clients.public", f.Public),
 		BruteForce: client("clients.brute_force", f.BruteForce), Introspector: client("clients.introspector", f.Introspector),
 		Second: client("clients.second", f.Second), PrivateKeyJWT: client("clients.private_key_jwt", f.PrivateKeyJWT),
-		PrivateKeyJWT2: client("clients.private_key_jwt_2", f.PrivateKeyJWT2),
+		PrivateKeyJWT2:  client("clients.private_key_jwt_2", f.PrivateKeyJWT2),
 		ClientSecretJWT: client("clients.client_secret_jwt", f.ClientSecretJWT)}
 	// Without --provider-url, an issuer names the provider: its origin is the base URL.
 	if out.ProviderURL == "" && out.Issuer != "" {

@@ -2,13 +2,11 @@ package provider
 
 import (
 	"encoding/json"
-	"errors"
 	"mime"
 	"net/http"
 	"slices"
 	"strings"
-
-	oauth2errors "github.com/go-oauth2/oauth2/v4/errors"
+	"time"
 )
 
 // isB64token reports whether s has the syntax of a Bearer credential, b64token (RFC 6750 §2.1):
@@ -55,27 +53,43 @@ var (
 		"the access token is invalid"}
 	errExpiredToken = bearerError{http.StatusUnauthorized, "invalid_token",
 		"the access token expired"}
+	errWrongAudience = bearerError{http.StatusUnauthorized, "invalid_token",
+		"the access token is not meant for this resource"}
+	errRevokedToken = bearerError{http.StatusUnauthorized, "invalid_token",
+		"the access token was revoked"}
 )
 
 // protect puts a handler behind Bearer authentication (RFC 6750). requiredScope, when not empty,
 // is a scope the token must carry; a token without it gets 403 insufficient_scope.
+// The scenario's routes belong to the default resource: with an issuer, a token is accepted
+// there only if its audience contains it (every opaque token's does).
 func (p *Provider) protect(requiredScope string, next http.HandlerFunc) http.Handler {
+	return p.protectResource(p.defaultResource, requiredScope, next)
+}
+
+// protectResource is protect for the resource identified by resource: a token whose audience
+// does not contain it is invalid here (RFC 9068 §4, RFC 8707 §2), as is a revoked one. An empty
+// resource (no issuer) accepts every audience.
+func (p *Provider) protectResource(resource, requiredScope string, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, berr := bearerCredential(r)
 		if berr != nil {
 			p.writeBearerError(w, *berr, "")
 			return
 		}
-		ti, err := p.manager.LoadAccessToken(r.Context(), token)
+		facts, berr := p.checkToken(token, time.Now())
 		switch {
-		case errors.Is(err, oauth2errors.ErrExpiredAccessToken):
-			p.writeBearerError(w, errExpiredToken, "")
+		case berr != nil:
+			p.writeBearerError(w, *berr, "")
 			return
-		case err != nil:
-			p.writeBearerError(w, errUnknownToken, "")
+		case resource != "" && !slices.Contains(facts.Audience, resource):
+			p.writeBearerError(w, errWrongAudience, "")
+			return
+		case p.isRevoked(facts):
+			p.writeBearerError(w, errRevokedToken, "")
 			return
 		}
-		if requiredScope != "" && !slices.Contains(strings.Fields(ti.GetScope()), requiredScope) {
+		if requiredScope != "" && !slices.Contains(strings.Fields(facts.Scope), requiredScope) {
 			p.writeBearerError(w, bearerError{http.StatusForbidden, "insufficient_scope",
 				"the access token does not carry the scope " + requiredScope}, requiredScope)
 			return

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +44,9 @@ type Client struct {
 	// TokenLifetime overrides Config.TokenLifetime for this client's tokens. Zero means the
 	// provider's default.
 	TokenLifetime time.Duration
+	// JWTAccessTokens gives this client RFC 9068 JWT access tokens instead of opaque ones
+	// (jwtat.go). It needs Config.Issuer.
+	JWTAccessTokens bool
 }
 
 // Config configures a Provider. Its zero value is not usable: Clients needs at least one entry.
@@ -50,6 +54,21 @@ type Client struct {
 type Config struct {
 	// Clients are the registered clients.
 	Clients []Client
+	// Issuer is the authorization server's issuer identifier (RFC 8414 §2): an http or https
+	// URL with a host and no path, query or fragment, e.g. https://127.0.0.1:8443. It switches
+	// on the metadata document, the JWKS, JWT access tokens and resource indicators, and names
+	// the resources (DefaultResource, ResourceOne, ResourceTwo). Empty means none of these:
+	// tokens stay opaque, as before.
+	Issuer string
+	// JWTAccessTokens makes every access token an RFC 9068 JWT (jwtat.go). Without it, a token
+	// is a JWT only when the request carries resource (RFC 8707) or the client asks for JWTs
+	// (Client.JWTAccessTokens). It needs Issuer.
+	JWTAccessTokens bool
+	// SigningKeys are the RSA keys (2048 bits or more) that sign JWT access tokens with RS256
+	// (keys.go). The first signs; the others are still published at /jwks and accepted until
+	// they are removed from the list. Replicas that share the keys accept each other's tokens
+	// (ParseSigningKeysPEM reads them). Empty means a fresh 2048-bit key when Issuer is set.
+	SigningKeys []*rsa.PrivateKey
 	// TokenLifetime is how long an access token is valid. Zero means DefaultTokenLifetime.
 	TokenLifetime time.Duration
 	// Realm names the protection space in WWW-Authenticate challenges. Empty means "ccconform".
@@ -138,7 +157,7 @@ func (c *Config) validate() error {
 	if c.TokenLifetime < 0 {
 		return errors.New("provider: the token lifetime is negative")
 	}
-	return nil
+	return c.validateJWTFeatures()
 }
 
 // Fixture clients: what the conformance suite needs beyond the scenario's client to test every

@@ -36,6 +36,12 @@ type Provider struct {
 	resource resourceStore
 	access   *bufferedAccessLog          // nil without Config.AccessLog
 	conns    atomic.Pointer[connLimiter] // the running Serve's
+	codec    *tokenCodec                 // opaque access tokens (tokens.go)
+	// The JWT features (Config.Issuer): all zero without an issuer. keys.go, jwtat.go,
+	// resources.go, metadata.go.
+	issuer, defaultResource, resourceOne, resourceTwo string
+	keys                                              *keyStore
+	metadata                                          []byte // the RFC 8414 document
 }
 
 // New builds a Provider from cfg.
@@ -58,9 +64,13 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.codec = codec
+	if err := p.setUpJWT(); err != nil {
+		return nil, err
+	}
 	p.manager = manage.NewManager()
 	p.manager.MapClientStorage(p.clients)
-	p.manager.MapAccessGenerate(codec)
+	p.manager.MapAccessGenerate(accessGenerator{p}) // opaque tokens, or JWTs (jwtat.go)
 	p.manager.MapTokenStorage(codec)
 	p.manager.SetClientTokenCfg(&manage.Config{AccessTokenExp: cfg.TokenLifetime})
 	p.oauth = server.NewServer(server.NewConfig(), p.manager)
@@ -78,6 +88,7 @@ func (p *Provider) Handler() http.Handler {
 	// keeps that, and offers a resource that does require a scope.
 	mux.Handle("POST "+PathWriteResource, p.protect("", p.handleWrite))
 	mux.Handle("GET "+PathScopedResource, p.protect(ScopeWrite, p.handleRead))
+	p.routeJWTFeatures(mux) // metadata, JWKS, /rs/one, /rs/two: with an issuer only
 	return p.accessLog(mux)
 }
 

@@ -122,7 +122,8 @@ func readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 		return nil, newOAuthError(oauth2errors.ErrInvalidRequest, "the body is not valid form encoding")
 	}
 	for name, values := range form {
-		if len(values) > 1 {
+		// resource may repeat (RFC 8707 §2): one per audience.
+		if len(values) > 1 && name != "resource" {
 			// §3.2: request parameters must not be included more than once.
 			return nil, newOAuthError(oauth2errors.ErrInvalidRequest, "the parameter "+safeForDescription(name)+" is repeated")
 		}
@@ -222,6 +223,13 @@ func (p *Provider) grantScope(tgr *oauth2.TokenGenerateRequest) (bool, error) {
 		}
 	}
 	tgr.Scope = strings.Join(granted, " ")
+	if tgr.Request != nil {
+		// RFC 8707 §2: a resource that is malformed or not served here is invalid_target
+		// (resources.go); the token is made for the valid ones (jwtat.go).
+		if _, err := p.requestedResources(tgr.Request.Form); err != nil {
+			return false, err
+		}
+	}
 	tgr.AccessTokenExp = p.cfg.TokenLifetime
 	if c.TokenLifetime > 0 {
 		tgr.AccessTokenExp = c.TokenLifetime

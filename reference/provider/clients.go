@@ -2,11 +2,13 @@ package provider
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
 	"net/netip"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/go-oauth2/oauth2/v4"
 	oauth2errors "github.com/go-oauth2/oauth2/v4/errors"
 )
@@ -16,18 +18,29 @@ import (
 type registeredClient struct {
 	Client
 	secretDigest [sha256.Size]byte
+	// pass is what authenticateClient hands go-oauth2 as the "secret" of a client that
+	// authenticated with a JWT assertion, so that the library's own password check (which it
+	// makes again when issuing) passes: random, never sent or accepted on the wire, and
+	// verified only by VerifyPassword of a JWT client.
+	pass       string
+	passDigest [sha256.Size]byte
+	algs       []jose.SignatureAlgorithm // the assertion algorithm allow-list (clientauth.go)
 }
 
 func (c *registeredClient) GetID() string     { return c.ID }
 func (c *registeredClient) GetSecret() string { return c.Secret }
 func (c *registeredClient) GetDomain() string { return "" }
-func (c *registeredClient) IsPublic() bool    { return c.Secret == "" }
+func (c *registeredClient) IsPublic() bool    { return c.Secret == "" && !c.usesAssertion() }
 func (c *registeredClient) GetUserID() string { return "" }
 
 // VerifyPassword compares digests, so neither the secret's content nor its length shows in the
-// time the comparison takes. A client without a secret never verifies.
+// time the comparison takes. A client without a secret never verifies. A JWT client (whose
+// secret, if it has one, is an HMAC key and not a password) verifies only its internal pass.
 func (c *registeredClient) VerifyPassword(secret string) bool {
 	got := sha256.Sum256([]byte(secret))
+	if c.usesAssertion() {
+		return subtle.ConstantTimeCompare(got[:], c.passDigest[:]) == 1 && c.pass != ""
+	}
 	return subtle.ConstantTimeCompare(got[:], c.secretDigest[:]) == 1 && c.Secret != ""
 }
 
@@ -54,7 +67,12 @@ type clientStore struct {
 func newClientStore(clients []Client, guesses *guessThrottle) *clientStore {
 	s := &clientStore{byID: map[string]*registeredClient{}, guesses: guesses}
 	for _, c := range clients {
-		s.byID[c.ID] = &registeredClient{Client: c, secretDigest: sha256.Sum256([]byte(c.Secret))}
+		rc := &registeredClient{Client: c, secretDigest: sha256.Sum256([]byte(c.Secret)), algs: c.assertionAlgs()}
+		if c.usesAssertion() {
+			rc.pass = rand.Text()
+			rc.passDigest = sha256.Sum256([]byte(rc.pass))
+		}
+		s.byID[c.ID] = rc
 	}
 	s.decoy = &registeredClient{Client: Client{Secret: "decoy"}, secretDigest: sha256.Sum256([]byte("decoy"))}
 	return s
@@ -70,7 +88,9 @@ func (s *clientStore) GetByID(_ context.Context, id string) (oauth2.ClientInfo, 
 
 // authenticate returns the client whose id and secret these are, sent from src. It fails with
 // invalid_client, or, while this id and source are being slowed down for guessing (throttle.go),
-// with 429 and Retry-After. Registered and unknown ids are treated alike.
+// with 429 and Retry-After. Registered and unknown ids are treated alike, and so is a client that
+// authenticates with JWT assertions: its secret (client_secret_jwt) is a key, not a password, and
+// sent as such it is refused (OpenID Connect Core §9: the registered method only).
 func (s *clientStore) authenticate(id, secret string, src netip.Addr) (*registeredClient, error) {
 	if wait := s.guesses.refusedFor(id, src); wait > 0 {
 		return nil, &oauthError{code: oauth2errors.ErrInvalidClient, status: http.StatusTooManyRequests,
@@ -80,7 +100,7 @@ func (s *clientStore) authenticate(id, secret string, src netip.Addr) (*register
 	if !ok {
 		c = s.decoy
 	}
-	if !c.VerifyPassword(secret) || !ok {
+	if !c.VerifyPassword(secret) || !ok || c.usesAssertion() {
 		s.guesses.failed(id, src, secret)
 		return nil, oauth2errors.ErrInvalidClient
 	}

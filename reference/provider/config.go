@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // Demo credentials of the documented scenario. They are public: a provider that runs with them
@@ -41,6 +43,18 @@ type Client struct {
 	// NoClientCredentials marks a client registered without the client credentials grant: it
 	// authenticates, but gets unauthorized_client (§5.2).
 	NoClientCredentials bool
+	// AuthMethod is how the client authenticates (RFC 7591 §2 token_endpoint_auth_method), at
+	// every endpoint that authenticates clients: AuthMethodSecret (empty: the secret with HTTP
+	// Basic or in the body, RFC 6749 §2.3.1), AuthMethodPrivateKeyJWT or AuthMethodClientSecretJWT
+	// (a JWT assertion, RFC 7523 §2.2; assertion.go). A client is authenticated by its method
+	// only: a JWT client's secret, sent as such, never authenticates it.
+	AuthMethod string
+	// Keys are a private_key_jwt client's public keys, each with its key id and algorithm (the
+	// algorithm allow-list of its assertions). Other clients have none.
+	Keys []jose.JSONWebKey
+	// MayIntrospect lets the client use the introspection endpoint (RFC 7662 §4: callers
+	// should be specifically authorized).
+	MayIntrospect bool
 	// TokenLifetime overrides Config.TokenLifetime for this client's tokens. Zero means the
 	// provider's default.
 	TokenLifetime time.Duration
@@ -145,6 +159,9 @@ func (c *Config) validate() error {
 			return fmt.Errorf("provider: client id %q is registered twice", cl.ID)
 		}
 		seen[cl.ID] = true
+		if err := cl.validateAuthMethod(); err != nil {
+			return err
+		}
 		for _, s := range append(append([]string{}, cl.Scopes...), cl.DefaultScopes...) {
 			if !validScopeToken(s) {
 				return fmt.Errorf("provider: client %q has a malformed scope %q", cl.ID, s)
@@ -186,6 +203,7 @@ var (
 func FixtureConfig(clientID, clientSecret string) Config {
 	cfg := DefaultConfig(clientID, clientSecret)
 	cfg.Clients = append(cfg.Clients, FixtureSpecialCharacters, FixtureNoClientCredentials,
-		FixtureShortLived, FixturePublic, FixtureThrowaway)
+		FixtureShortLived, FixturePublic, FixtureThrowaway,
+		FixtureIntrospector, FixtureSecond, FixturePrivateKeyJWT, FixturePrivateKeyJWT2, FixtureClientSecretJWT)
 	return cfg
 }

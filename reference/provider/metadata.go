@@ -67,12 +67,17 @@ func (p *Provider) metadataDocument() ([]byte, error) {
 // clientAuthMethods lists the client authentication methods the token endpoint accepts, and
 // the JWS algorithms of its *_jwt methods (never "none": RFC 8414 §2).
 func (p *Provider) clientAuthMethods() (methods, algs []string) {
-	return []string{"client_secret_basic", "client_secret_post"}, nil
+	return AuthMethodsSupported(), AuthSigningAlgsSupported() // clientauth.go
 }
 
 // addEndpointMetadata adds the introspection and revocation endpoints, which accept the token
 // endpoint's client authentication methods, when the provider has them.
-func (p *Provider) addEndpointMetadata(md *serverMetadata, methods, algs []string) {}
+func (p *Provider) addEndpointMetadata(md *serverMetadata, methods, algs []string) {
+	md.IntrospectionEndpoint = p.issuer + PathIntrospect
+	md.IntrospectionAuthMethods, md.IntrospectionAuthSigningAlgs = methods, algs
+	md.RevocationEndpoint = p.issuer + PathRevoke
+	md.RevocationAuthMethods, md.RevocationAuthSigningAlgs = methods, algs
+}
 
 // handleMetadata serves the metadata document (RFC 8414 §3.2: 200, application/json).
 func (p *Provider) handleMetadata(w http.ResponseWriter, r *http.Request) {

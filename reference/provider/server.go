@@ -24,6 +24,8 @@ const (
 	PathReadResource   = "/read-resource"
 	PathWriteResource  = "/write-resource"
 	PathScopedResource = "/scoped-resource"
+	PathIntrospect     = "/introspect" // RFC 7662 (introspect.go)
+	PathRevoke         = "/revoke"     // RFC 7009 (revoke.go)
 )
 
 // Provider is the reference authorization and resource server.
@@ -36,6 +38,8 @@ type Provider struct {
 	resource resourceStore
 	access   *bufferedAccessLog          // nil without Config.AccessLog
 	conns    atomic.Pointer[connLimiter] // the running Serve's
+	replay   *replayCache                // client assertions' jti (replay.go)
+	revoked  *expiringSet                // the revocation deny-list (revoke.go)
 	codec    *tokenCodec                 // opaque access tokens (tokens.go)
 	// The JWT features (Config.Issuer): all zero without an issuer. keys.go, jwtat.go,
 	// resources.go, metadata.go.
@@ -53,7 +57,8 @@ func New(cfg Config) (*Provider, error) {
 		cfg.TokenLifetime = DefaultTokenLifetime
 	}
 	p := &Provider{cfg: cfg, realm: cfg.Realm,
-		clients: newClientStore(cfg.Clients, newGuessThrottle(cfg))}
+		clients: newClientStore(cfg.Clients, newGuessThrottle(cfg)),
+		replay:  newReplayCache(), revoked: newExpiringSet(defaultMaxRevoked)}
 	if cfg.AccessLog != nil {
 		p.access = newBufferedAccessLog(cfg.AccessLog)
 	}
@@ -88,6 +93,8 @@ func (p *Provider) Handler() http.Handler {
 	// keeps that, and offers a resource that does require a scope.
 	mux.Handle("POST "+PathWriteResource, p.protect("", p.handleWrite))
 	mux.Handle("GET "+PathScopedResource, p.protect(ScopeWrite, p.handleRead))
+	mux.HandleFunc(PathIntrospect, p.handleIntrospect) // every method: a GET gets an OAuth error
+	mux.HandleFunc(PathRevoke, p.handleRevoke)
 	p.routeJWTFeatures(mux) // metadata, JWKS, /rs/one, /rs/two: with an issuer only
 	return p.accessLog(mux)
 }

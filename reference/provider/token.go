@@ -97,6 +97,25 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 
 // readTokenForm parses and checks a token request body.
 func readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	form, err := readForm(w, r)
+	if err != nil {
+		return nil, err
+	}
+	switch gt := form.Get("grant_type"); gt {
+	case "":
+		// §3.2: an empty parameter counts as omitted, and grant_type is required (§4.4.2).
+		return nil, newOAuthError(oauth2errors.ErrInvalidRequest, "grant_type is missing")
+	case string(oauth2.ClientCredentials):
+	default:
+		return nil, oauth2errors.ErrUnsupportedGrantType
+	}
+	return form, nil
+}
+
+// readForm parses and checks the body of a request to an endpoint that authenticates clients
+// (token, introspection, revocation): form-encoded UTF-8 in the body, nothing in the URI, no
+// parameter twice.
+func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if r.URL.RawQuery != "" {
 		// §3.2 and §2.3.1: parameters, credentials above all, belong in the body, where they
 		// stay out of logs and caches.
@@ -128,44 +147,23 @@ func readTokenForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 			return nil, newOAuthError(oauth2errors.ErrInvalidRequest, "the parameter "+safeForDescription(name)+" is repeated")
 		}
 	}
-	switch gt := form.Get("grant_type"); gt {
-	case "":
-		// §3.2: an empty parameter counts as omitted, and grant_type is required (§4.4.2).
-		return nil, newOAuthError(oauth2errors.ErrInvalidRequest, "grant_type is missing")
-	case string(oauth2.ClientCredentials):
-	default:
-		return nil, oauth2errors.ErrUnsupportedGrantType
-	}
 	return form, nil
 }
 
-// authenticateClient is go-oauth2's ClientInfoHandler. It accepts exactly one of HTTP Basic and
-// body credentials (RFC 6749 §2.3), decodes Basic credentials as §2.3.1 says, and verifies the
-// secret here, so that nothing later (the scope check above all) answers before the client is
-// authenticated.
+// authenticateClient is go-oauth2's ClientInfoHandler. It authenticates the client here
+// (authenticateRequest: exactly one of HTTP Basic, body credentials and a JWT assertion), so
+// that nothing later (the scope check above all) answers before the client is authenticated.
+// What it returns is checked again by the library's manager: the secret the client proved, or,
+// for a client that sent an assertion, its internal pass (clients.go).
 func (p *Provider) authenticateClient(r *http.Request) (string, string, error) {
-	authz := r.Header.Values("Authorization")
-	bodyID, bodySecret := r.Form.Get("client_id"), r.Form.Get("client_secret")
-	var id, secret string
-	switch {
-	case len(authz) > 1:
-		return "", "", newOAuthError(oauth2errors.ErrInvalidRequest, "more than one Authorization header")
-	case len(authz) == 1 && (r.Form.Has("client_id") || r.Form.Has("client_secret")):
-		return "", "", newOAuthError(oauth2errors.ErrInvalidRequest, "the client used more than one authentication method")
-	case len(authz) == 1:
-		var ok bool
-		if id, secret, ok = parseBasic(authz[0]); !ok {
-			return "", "", newOAuthError(oauth2errors.ErrInvalidClient, "the Authorization header is not valid HTTP Basic credentials")
-		}
-	case bodyID != "":
-		id, secret = bodyID, bodySecret
-	default:
-		return "", "", newOAuthError(oauth2errors.ErrInvalidClient, "no client authentication was included")
-	}
-	if _, err := p.clients.authenticate(id, secret, sourceOf(r.RemoteAddr)); err != nil {
+	c, err := p.authenticateRequest(r, r.Form)
+	if err != nil {
 		return "", "", err
 	}
-	return id, secret, nil
+	if c.usesAssertion() {
+		return c.ID, c.pass, nil
+	}
+	return c.ID, c.Secret, nil
 }
 
 // parseBasic decodes HTTP Basic credentials. The scheme name is case-insensitive (RFC 9110

@@ -1,0 +1,46 @@
+package provider
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	oauth2errors "github.com/go-oauth2/oauth2/v4/errors"
+)
+
+// What the introspection and revocation endpoints share with the token endpoint: POST only, a
+// form body read as readForm reads it, and the client authenticated by authenticateRequest, with
+// errors shaped as RFC 6749 §5.2 says (RFC 7009 §2.2.1, RFC 7662 §2.3).
+
+// authenticatedForm reads the form of a POST to an endpoint named what, and authenticates its
+// client. On failure it has written the error response and returns nil.
+func (p *Provider) authenticatedForm(w http.ResponseWriter, r *http.Request, what string) (url.Values, *registeredClient) {
+	if r.Method != http.MethodPost {
+		// A GET would carry the token in the URI, and so in logs (RFC 7662 §4).
+		w.Header().Set("Allow", http.MethodPost)
+		p.writeTokenError(w, newOAuthError(oauth2errors.ErrInvalidRequest, "the "+what+" endpoint accepts POST only"), http.StatusMethodNotAllowed)
+		return nil, nil
+	}
+	form, err := readForm(w, r)
+	if err != nil {
+		status := 0
+		var tooBig *http.MaxBytesError
+		var oe *oauthError
+		switch {
+		case errors.As(err, &tooBig):
+			status = http.StatusRequestEntityTooLarge
+			err = newOAuthError(oauth2errors.ErrInvalidRequest, "the request body is too large")
+		case errors.As(err, &oe):
+		default: // the body could not be read: the client's fault, not the server's
+			err = newOAuthError(oauth2errors.ErrInvalidRequest, "the request body could not be read")
+		}
+		p.writeTokenError(w, err, status)
+		return nil, nil
+	}
+	c, err := p.authenticateRequest(r, form)
+	if err != nil {
+		p.writeTokenError(w, err, 0)
+		return nil, nil
+	}
+	return form, c
+}

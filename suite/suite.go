@@ -2,15 +2,15 @@
 // the client credentials grant (RFC 6749 §4.4) and protect resources with Bearer tokens
 // (RFC 6750). It talks to the provider over HTTP only.
 //
-//	go tool ginkgo ./suite                                            # the bundled reference
-//	go tool ginkgo ./suite -- --provider-url=http://localhost:8080    # any provider
+//	ccconform run                                                     # the bundled reference
+//	ccconform run --provider-url=http://localhost:8080                # any provider
+//	go tool ginkgo ./suite -- --provider-url=http://localhost:8080    # the same, through Ginkgo
 //
-// Files are named after what they check: scenario_test.go plays the documented
-// server-to-server scenario; each rfc*_test.go file holds the rules of one RFC section.
-// config_test.go holds the flags and the target description, http_test.go the HTTP client and
-// its redacted transcripts, oauth_test.go the OAuth matchers, token_test.go the token endpoint
-// and resource helpers, levels_test.go the MUST/SHOULD/MAY grading and the summary,
-// requirements_test.go the requirement IDs that label every spec.
+// Files are named after what they check: scenario.go plays the documented server-to-server
+// scenario; each rfc*.go file holds the rules of one RFC section. suite.go is the entry both
+// ways of running share (Setup and Run for a test, Execute for the ccconform command), the
+// version and the exit codes; config.go the target, engine.go the verdict engine's wiring,
+// helpers.go, http.go and matchers.go what the specs share.
 package suite
 
 import (
@@ -21,30 +21,97 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 
+	"github.com/ccconform/ccconform/suite/config"
+	"github.com/ccconform/ccconform/suite/judge"
 	"github.com/ccconform/ccconform/suite/wire"
 )
 
-// Exit codes of a run: 0, the provider conforms; 1, a spec failed (or an expected failure no
-// longer fails, or no spec ran); 2, the configuration is wrong or the provider cannot be
-// reached, so nothing was tested. Through `go tool ginkgo`, every failure exits 1.
-const exitNotTested = 2
+// Exit codes of a run, the same through the ccconform command and the test binary: 0, the
+// provider conforms; 1, a requirement failed (or an expected failure no longer fails); 2,
+// nothing was tested: the configuration or the label filter is wrong, the provider cannot be
+// reached or refuses the client, or no requirement was judged. Through `go tool ginkgo`, every
+// failure exits 1 (the ginkgo command folds the test binary's codes).
+const (
+	ExitPassed    = 0
+	ExitFailed    = 1
+	ExitNotTested = 2
+)
 
 // bundledRun records that the suite started the reference provider itself.
 var bundledRun bool
 
-// Version is the suite's version, recorded in every report; release builds stamp it with
-// -ldflags "-X github.com/ccconform/ccconform/suite.Version=v1.2.3".
+// lastTable is the outcome table of the run that just ended (nil before the suite's report).
+var lastTable *judge.Table
+
+// modulePath is the module the suite belongs to.
+const modulePath = "github.com/ccconform/ccconform"
+
+// Version is the suite's version, recorded in every report and summary: stamped by release
+// builds with -ldflags "-X github.com/ccconform/ccconform/suite.Version=v1.2.3", else read from
+// the build information (the module's version under `go install …@v1.2.3`, or the commit a
+// checkout was built at), else "dev".
 var Version = "dev"
 
+func init() {
+	if Version == "dev" {
+		if info, ok := debug.ReadBuildInfo(); ok {
+			Version = versionFrom(info)
+		}
+	}
+}
+
+// versionFrom reads the suite's version from a binary's build information: the version of the
+// module that holds the suite (the main module, or a dependency of another module's test), or
+// for a build of a checkout, "dev" and the commit.
+func versionFrom(info *debug.BuildInfo) string {
+	mods := append([]*debug.Module{&info.Main}, info.Deps...)
+	for _, m := range mods {
+		if m.Path != modulePath {
+			continue
+		}
+		if m.Replace != nil && m.Replace.Version != "" {
+			m = m.Replace
+		}
+		if m.Version != "" && m.Version != "(devel)" && m.Replace == nil {
+			return m.Version
+		}
+	}
+	if info.Main.Path != modulePath {
+		return "dev"
+	}
+	revision, dirty := "", ""
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if len(revision) > 12 {
+		revision = revision[:12]
+	}
+	if revision == "" {
+		return "dev"
+	}
+	return "dev-" + revision + dirty
+}
+
 // Bundled is how a run without --provider-url gets its provider: a function that starts one
-// and a description of its fixtures. The package that runs the specs (suite_test.go here)
-// injects the reference provider, so that importing the specs does not import it.
+// and a description of its fixtures. The package that runs the specs (suite_test.go here, and
+// the ccconform command) injects the reference provider, so that importing the specs does not
+// import it.
 type Bundled struct {
 	// Start starts the provider and returns its base URL and the PEM of the authority that
 	// signed its TLS certificate (nil for plain http); stop ends it.
@@ -60,30 +127,95 @@ var bundled *Bundled
 // SetBundled injects the bundled provider.
 func SetBundled(b Bundled) { bundled = &b }
 
-// Setup checks the configuration and the provider before Ginkgo starts (a run that cannot test
-// anything exits 2 with one sentence) and registers the suite's fail handler. Call it in the
-// TestXxx function, before RunSpecs.
+// Setup checks the configuration, the label filter and the provider before Ginkgo starts (a
+// run that cannot test anything exits 2 with one sentence) and registers the suite's fail
+// handler. Call it in the TestXxx function, before RunSpecs.
 func Setup() {
-	if err := preflight(); err != nil {
+	suiteConfig, _ := GinkgoConfiguration()
+	if err := check(suiteConfig); err != nil {
 		fmt.Fprintln(os.Stderr, "ccconform:", err)
-		os.Exit(exitNotTested)
+		os.Exit(ExitNotTested)
 	}
 	RegisterFailHandler(failRedacted)
 }
 
-// Run is Setup and RunSpecs: the whole body of a TestXxx function.
+// Run is Setup and RunSpecs: the whole body of a TestXxx function. NO_COLOR (any value)
+// switches colour off, as --no-color does.
 func Run(t *testing.T, description string) {
 	Setup()
-	RunSpecs(t, description)
+	suiteConfig, reporterConfig := GinkgoConfiguration()
+	if os.Getenv("NO_COLOR") != "" {
+		reporterConfig.NoColor = true
+	}
+	RunSpecs(t, description, suiteConfig, reporterConfig)
 }
+
+// Execute runs the specs with this Ginkgo configuration, as the ccconform command does, and
+// returns the exit code (ExitPassed, ExitFailed or ExitNotTested). It does what Setup and
+// RunSpecs do, but returns where they would exit; a reason the run could not start is one
+// sentence on stderr. Call it once per process.
+func Execute(t GinkgoTestingT, description string, suiteConfig types.SuiteConfig, reporterConfig types.ReporterConfig) int {
+	if err := check(suiteConfig); err != nil {
+		fmt.Fprintln(os.Stderr, "ccconform:", err)
+		return ExitNotTested
+	}
+	RegisterFailHandler(failRedacted)
+	passed := RunSpecs(t, description, suiteConfig, reporterConfig)
+	return ExitCode(passed)
+}
+
+// ExitCode is the exit code of a run that has ended, passed or not: 2 when no requirement was
+// judged (nothing was tested, whatever failed), else 1 for a failure and 0 for a pass.
+func ExitCode(passed bool) int {
+	switch {
+	case lastTable == nil || !lastTable.Judged():
+		return ExitNotTested
+	case !passed:
+		return ExitFailed
+	}
+	return ExitPassed
+}
+
+// CheckLabelFilter says, in one sentence, what is wrong with a Ginkgo label filter.
+func CheckLabelFilter(filter string) error {
+	if strings.TrimSpace(filter) == "" {
+		return nil
+	}
+	if _, err := types.ParseLabelFilter(filter); err != nil {
+		msg := err.Error()
+		var ge types.GinkgoError
+		if errors.As(err, &ge) {
+			// The message is the filter, marked up where the error is, then the reason.
+			msg = ge.Message[strings.LastIndex(ge.Message, "\n")+1:]
+		}
+		msg = ginkgoMarkup.ReplaceAllString(msg, "")
+		return fmt.Errorf("--label-filter %q: %s", filter, oneLine(strings.Join(strings.Fields(msg), " "), 200))
+	}
+	return nil
+}
+
+// ginkgoMarkup is the colour markup of Ginkgo's messages: {{red}}, {{/}}.
+var ginkgoMarkup = regexp.MustCompile(`\{\{[a-z/-]*\}\}`)
+
+// check is what Setup and Execute check before the specs: the label filter, then (unless it is
+// a dry run) the configuration and the provider.
+func check(suiteConfig types.SuiteConfig) error {
+	if err := CheckLabelFilter(suiteConfig.LabelFilter); err != nil {
+		return err
+	}
+	if suiteConfig.DryRun {
+		return nil
+	}
+	return preflight()
+}
+
+// Options documents every option of the suite, in the order of the help output (package
+// config declares them; the flags are on flag.CommandLine).
+func Options() []config.OptionInfo { return options.Describe() }
 
 // preflight checks the configuration and, for a provider the suite does not start itself, that
 // it answers, before Ginkgo runs anything: a run that cannot test is not a conformance failure.
 func preflight() error {
-	suiteConfig, _ := GinkgoConfiguration()
-	if suiteConfig.DryRun {
-		return nil
-	}
 	if err := configure(); err != nil {
 		return fmt.Errorf("bad configuration: %w", err)
 	}

@@ -4,6 +4,7 @@
 //	go run ./reference/cmd/provider [--addr localhost:8080] [--env-file .env] [--fixtures]
 //	    [--access-log FILE] [--tls-cert FILE --tls-key FILE | --dev-tls [--dev-tls-dir DIR]]
 //	    [--max-conns N] [--max-conns-per-source N]
+//	    [--issuer URL] [--jwt-access-tokens] [--signing-key FILE]
 //
 // The client comes from CLIENT_ID and CLIENT_SECRET, in the environment or in the .env file;
 // with neither, the scenario's public demo credentials are used, and the command says so.
@@ -15,6 +16,15 @@
 // --tls-cert and --tls-key serve HTTPS with a certificate of your own; --dev-tls makes a
 // throwaway certificate authority and a certificate for localhost, and prints the authority's
 // file, for the conformance suite's --ca-file.
+//
+// The provider has an issuer identifier (RFC 8414), by default its own URL as it prints it
+// (http://localhost:8080, or https:// with TLS); --issuer sets another, for a provider behind a
+// proxy. With it come the metadata document at /.well-known/oauth-authorization-server, the
+// signing keys at /jwks, RFC 9068 JWT access tokens for requests that carry resource (RFC 8707)
+// and the resource servers /rs/one and /rs/two. --jwt-access-tokens makes every access token a
+// JWT. The signing key is fresh on every start unless --signing-key names a PEM file of RSA
+// private keys (2048 bits or more; the first signs, the others are still published and
+// accepted), so that replicas accept each other's tokens.
 package main
 
 import (
@@ -71,6 +81,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	devTLSDir := fs.String("dev-tls-dir", "", "where --dev-tls writes ca.pem (default: a new temporary directory)")
 	maxConns := fs.Int("max-conns", 0, fmt.Sprintf("most connections kept open (default %d, at most 3/4 of the descriptor limit)", provider.DefaultMaxConnections))
 	maxConnsPerSource := fs.Int("max-conns-per-source", 0, fmt.Sprintf("most connections kept open per source address (default %d)", provider.DefaultMaxConnectionsPerSource))
+	issuer := fs.String("issuer", "", "issuer identifier, an http(s) URL with no path (default: the URL the provider listens on)")
+	jwtAccessTokens := fs.Bool("jwt-access-tokens", false, "issue RFC 9068 JWT access tokens to every client (default: only for requests with resource)")
+	signingKey := fs.String("signing-key", "", "PEM file of RSA private keys that sign JWT access tokens, the first signing (default: a fresh key)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -113,9 +126,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return errors.New("TOKEN_KEY is not base64")
 		}
 	}
-	p, err := provider.New(cfg)
-	if err != nil {
-		return err
+	cfg.JWTAccessTokens = *jwtAccessTokens
+	if *signingKey != "" {
+		data, err := os.ReadFile(*signingKey)
+		if err != nil {
+			return fmt.Errorf("--signing-key: %v", err)
+		}
+		if cfg.SigningKeys, err = provider.ParseSigningKeysPEM(data); err != nil {
+			return fmt.Errorf("--signing-key: %v", err)
+		}
 	}
 
 	var tlsConfig *tls.Config
@@ -151,7 +170,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "[Provider]: listening on %s\n", baseURL(*addr, l.Addr(), tlsConfig != nil))
+	// The issuer is known once the port is: --addr may ask for any free one.
+	listenURL := baseURL(*addr, l.Addr(), tlsConfig != nil)
+	cfg.Issuer = *issuer
+	if cfg.Issuer == "" {
+		cfg.Issuer = listenURL
+	}
+	p, err := provider.New(cfg)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "[Provider]: listening on %s\n", listenURL)
+	if cfg.Issuer != listenURL {
+		fmt.Fprintf(stdout, "[Provider]: issuer %s\n", cfg.Issuer)
+	}
 	if caFile != "" {
 		fmt.Fprintf(stdout, "[Provider]: development CA in %s: pass --ca-file=%s to the suite\n", caFile, caFile)
 	}

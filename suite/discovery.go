@@ -25,6 +25,11 @@ type metadataDocument struct {
 	// ViaOpenID says it was found only at OpenID Connect Discovery's
 	// /.well-known/openid-configuration, not at RFC 8414's own well-known URI.
 	ViaOpenID bool
+	// Appended says it was found only with RFC 8414's suffix appended to the issuer's path
+	// (issuer + /.well-known/oauth-authorization-server), where §3.1 inserts it between the
+	// host and the path: a common mistake that C-8414-3-a reports. The run still uses the
+	// document, so that the other rows are judged.
+	Appended bool
 	// Doc is the document's members; nil when none was found.
 	Doc map[string]any
 	// Tried lists the URLs tried and what each answered, for the reasons of rows that cannot be
@@ -50,7 +55,14 @@ func wellKnownURL(issuer, suffix string) string {
 // openIDConfigurationURL is where OpenID Connect Discovery 1.0 §4 puts the configuration: the
 // suffix appended to the issuer.
 func openIDConfigurationURL(issuer string) string {
-	return strings.TrimRight(issuer, "/") + "/.well-known/openid-configuration"
+	return appendedWellKnownURL(issuer, "openid-configuration")
+}
+
+// appendedWellKnownURL is the well-known suffix appended to the issuer, as OpenID Connect
+// Discovery does it; for RFC 8414's own suffix this is the wrong place when the issuer has a
+// path (§3.1 inserts it), and the same URL as wellKnownURL when it has none.
+func appendedWellKnownURL(issuer, suffix string) string {
+	return strings.TrimRight(issuer, "/") + "/.well-known/" + suffix
 }
 
 // discover reads the issuer's metadata and fills in the endpoints the configuration leaves
@@ -63,13 +75,17 @@ func discover(ctx context.Context) {
 	if target.Issuer == "" {
 		return
 	}
+	// RFC 8414 §3.1's URL first; then OpenID Connect Discovery's, which §5 recognizes; last the
+	// misplaced RFC 8414 URL (the suffix appended to an issuer with a path), which is tried
+	// only so that a provider that makes that mistake is still judged on its document.
 	candidates := []struct {
-		url    string
-		openID bool
+		url              string
+		openID, appended bool
 	}{
-		{wellKnownURL(target.Issuer, "oauth-authorization-server"), false},
-		{openIDConfigurationURL(target.Issuer), true},
-		{wellKnownURL(target.Issuer, "openid-configuration"), true},
+		{wellKnownURL(target.Issuer, "oauth-authorization-server"), false, false},
+		{openIDConfigurationURL(target.Issuer), true, false},
+		{wellKnownURL(target.Issuer, "openid-configuration"), true, false},
+		{appendedWellKnownURL(target.Issuer, "oauth-authorization-server"), false, true},
 	}
 	for _, c := range candidates {
 		if c.url == "" || slices.ContainsFunc(discovered.Tried, func(s string) bool { return strings.HasPrefix(s, c.url+" ") }) {
@@ -78,7 +94,7 @@ func discover(ctx context.Context) {
 		doc, answer := fetchMetadata(ctx, c.url)
 		discovered.Tried = append(discovered.Tried, c.url+" "+answer)
 		if doc != nil {
-			discovered.URL, discovered.ViaOpenID, discovered.Doc = c.url, c.openID, doc
+			discovered.URL, discovered.ViaOpenID, discovered.Appended, discovered.Doc = c.url, c.openID, c.appended, doc
 			break
 		}
 	}

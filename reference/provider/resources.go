@@ -89,6 +89,7 @@ func (p *Provider) setUpJWT() error {
 	}
 	p.issuer = p.cfg.Issuer
 	p.defaultResource = DefaultResource(p.issuer)
+	p.defaultAudience = []string{p.defaultResource}
 	p.resourceOne, p.resourceTwo = ResourceOne(p.issuer), ResourceTwo(p.issuer)
 	// A replaced key stays published as long as the longest-lived token it may have signed.
 	retention := p.cfg.TokenLifetime

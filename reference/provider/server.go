@@ -44,6 +44,7 @@ type Provider struct {
 	// The JWT features (Config.Issuer): all zero without an issuer. keys.go, jwtat.go,
 	// resources.go, metadata.go.
 	issuer, defaultResource, resourceOne, resourceTwo string
+	defaultAudience                                   []string // {defaultResource}
 	keys                                              *keyStore
 	metadata                                          []byte // the RFC 8414 document
 }

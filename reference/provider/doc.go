@@ -24,4 +24,25 @@
 //     holds its secret, and unknown ids are answered like registered ones (§2.3.1; throttle.go);
 //   - Serve limits connections in all and per source, closing idle ones first (connlimit.go),
 //     and writes the access log through a buffer, with clipped paths (accesslog.go).
+//
+// With an issuer (Config.Issuer) come the machine-to-machine features, on
+// github.com/go-jose/go-jose/v4 for every signature, key and thumbprint:
+//   - the RFC 8414 metadata document at /.well-known/oauth-authorization-server, built once,
+//     cacheable, with an ETag (metadata.go);
+//   - RS256 signing keys whose kid is the RFC 7638 thumbprint, public halves at /jwks; several
+//     may be configured (the first signs), and RotateSigningKey keeps a replaced key published
+//     and accepted for the longest token lifetime (keys.go);
+//   - RFC 9068 JWT access tokens (typ at+jwt; iss, exp, aud, sub = client_id, client_id, iat,
+//     jti, scope) for requests with resource, for clients with JWTAccessTokens, or for all with
+//     Config.JWTAccessTokens; the scenario's client otherwise keeps its opaque tokens (jwtat.go);
+//   - resource indicators (RFC 8707): resource may repeat, names R1 or R2 (Issuer+"/rs/one",
+//     Issuer+"/rs/two") and becomes aud; anything else is 400 invalid_target; without it aud is
+//     the default resource, Issuer+"/resource", which owns the scenario's routes (resources.go);
+//   - the resource servers /rs/one and /rs/two, and the scenario's routes, accept a token only
+//     if its aud names them; a JWT is checked against the published keys with an RS256-only
+//     allow-list, typ at+jwt or application/at+jwt, the exact issuer and exp, after a size cap;
+//     every refusal is 401 invalid_token with a Bearer challenge (bearer.go, jwtat.go);
+//   - tokenFacts, one view of either kind of token, for the resource servers, introspection and
+//     revocation (facts.go); OtherJWT signs a JWT that is not an access token, for the suite's
+//     F-OTHER-JWT.
 package provider

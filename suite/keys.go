@@ -156,6 +156,22 @@ func (c Credentials) newAssertion(aud any) assertion {
 
 // sign returns the compact JWS of the assertion.
 func (a assertion) sign() (string, error) {
+	claims := map[string]any{}
+	for k, v := range a.Claims {
+		if v != nil {
+			claims[k] = v
+		}
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	return a.signPayload(payload)
+}
+
+// signPayload returns the compact JWS of payload, signed as the assertion says: the claims
+// set of a negative test that is not JSON, say.
+func (a assertion) signPayload(payload []byte) (string, error) {
 	if a.Key == nil || a.Alg == "" {
 		return "", errors.New("the client has no key or algorithm to sign an assertion with")
 	}
@@ -170,16 +186,6 @@ func (a assertion) sign() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	claims := map[string]any{}
-	for k, v := range a.Claims {
-		if v != nil {
-			claims[k] = v
-		}
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
 	jws, err := signer.Sign(payload)
 	if err != nil {
 		return "", err
@@ -187,10 +193,15 @@ func (a assertion) sign() (string, error) {
 	return jws.CompactSerialize()
 }
 
-// assertionAudience is the aud of the suite's assertions sent to an endpoint: the issuer when
-// it is known (RFC 10070, FAPI 2.0), else the endpoint's own URL (RFC 7523 §3 allows the
-// token endpoint URL). The JWT client authentication specs may learn which the provider takes.
-var assertionAudience = func(endpoint string) any {
+// assertionAudience is the aud of the suite's assertions sent to an endpoint (an absolute
+// URL): the one the provider accepted there, as the audience probe found (assertion_probe.go),
+// or else the default.
+var assertionAudience = probedAudience
+
+// defaultAssertionAudience is the aud used before the probe has run: the issuer when it is
+// known (RFC 10070, FAPI 2.0), else the endpoint's own URL (RFC 7523 §3 allows the token
+// endpoint URL).
+func defaultAssertionAudience(endpoint string) any {
 	if target.Issuer != "" {
 		return target.Issuer
 	}
@@ -232,3 +243,7 @@ func thumbprint(k *jose.JSONWebKey) string {
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// NewCredentials is a configured client as the specs use it, its private key parsed: for the
+// Describe function of a bundled provider, which declares its fixture clients itself.
+func NewCredentials(c config.Client) (*Credentials, error) { return credentials(c) }

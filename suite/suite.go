@@ -117,9 +117,13 @@ type Bundled struct {
 	// signed its TLS certificate (nil for plain http); stop ends it.
 	Start func() (url string, caPEM []byte, stop func(), err error)
 	// Describe fills in what the provider offers (fixture clients, scopes, resources, the
-	// pinned lifetime) on the target description; given reports whether the user set an
-	// option (by flag name), which Describe then leaves alone.
+	// pinned lifetime) on the target description, whose ProviderURL is the started provider's;
+	// given reports whether the user set an option (by flag name), which Describe then leaves
+	// alone.
 	Describe func(t *Target, given func(flagName string) bool)
+	// OtherJWT, when set, returns a validly signed JWT of the started provider that is not an
+	// access token (checklist fixture F-OTHER-JWT). It runs once, after Start.
+	OtherJWT func() (string, error)
 }
 
 var bundled *Bundled
@@ -284,8 +288,9 @@ func checkClient(ctx context.Context) error {
 // runTarget is what process 1 hands every process: where the provider is, and the certificate
 // authority of the bundled provider, which serves TLS.
 type runTarget struct {
-	URL   string `json:"url"`
-	CAPEM []byte `json:"ca_pem,omitempty"`
+	URL      string `json:"url"`
+	CAPEM    []byte `json:"ca_pem,omitempty"`
+	OtherJWT string `json:"other_jwt,omitempty"`
 }
 
 // Process 1 starts the bundled provider when no URL was given; every process then gets the
@@ -304,11 +309,15 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 }, func(data []byte) {
 	var rt runTarget
 	Expect(json.Unmarshal(data, &rt)).To(Succeed())
-	if target.bundled() {
-		bundled.Describe(&target, flagOrEnvGiven)
-		bundledRun = true
-	}
+	wasBundled := target.bundled()
 	target.ProviderURL = rt.URL
+	if wasBundled {
+		bundledRun = true
+		bundled.Describe(&target, flagOrEnvGiven)
+		if target.OtherJWT == "" {
+			target.OtherJWT = rt.OtherJWT
+		}
+	}
 	Expect(setUpHTTPClient(rt.CAPEM)).To(Succeed())
 	redactSecrets()
 	if bundledRun || target.Issuer != "" {
@@ -320,6 +329,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 // redactSecrets registers every client's credentials with the redactor.
 func redactSecrets() {
 	redactor.credentials(target.Client)
+	if target.OtherJWT != "" {
+		redactor.add(target.OtherJWT)
+	}
 	f := target.Clients
 	for _, c := range []*Credentials{f.SpecialCharacters, f.WithoutClientCredentials, f.ShortLived, f.BruteForce,
 		f.Introspector, f.Second, f.PrivateKeyJWT, f.PrivateKeyJWT2, f.ClientSecretJWT} {
@@ -337,7 +349,15 @@ func startBundledProvider() runTarget {
 		Fail("ccconform: the bundled provider did not start: " + err.Error())
 	}
 	DeferCleanup(stop)
-	return runTarget{URL: url, CAPEM: ca}
+	rt := runTarget{URL: url, CAPEM: ca}
+	if bundled.OtherJWT != nil {
+		jwt, err := bundled.OtherJWT()
+		if err != nil {
+			Fail("ccconform: the bundled provider did not sign its F-OTHER-JWT fixture: " + err.Error())
+		}
+		rt.OtherJWT = jwt
+	}
+	return rt
 }
 
 // setUpHTTPClient makes the suite's client trust the system's authorities, --ca-file's and the

@@ -8,27 +8,44 @@ import (
 	"encoding/pem"
 	"io"
 	"log"
+	"net"
 	"net/http/httptest"
 	"time"
 
 	"github.com/ccconform/ccconform/reference/provider"
 	"github.com/ccconform/ccconform/suite"
+	"github.com/ccconform/ccconform/suite/config"
 )
 
 // Reference is the reference provider, started with its fixture clients, and the description
 // of what it offers.
 func Reference() suite.Bundled {
-	return suite.Bundled{Start: start, Describe: describe}
+	return suite.Bundled{Start: start, Describe: describe, OtherJWT: otherJWT}
 }
 
-// start runs the reference provider, with its fixture clients, over TLS on a free loopback port.
+// reference is the bundled provider this process started (process 1 only).
+var reference *provider.Provider
+
+// start runs the reference provider, with its fixture clients, over TLS on a free
+// loopback port; its issuer is its own https URL, so that its metadata, JWT access tokens and
+// resource indicators are on.
 func start() (string, []byte, func(), error) {
-	p, err := provider.New(provider.FixtureConfig(suite.ScenarioClientID, suite.ScenarioClientSecret))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, nil, err
 	}
+	cfg := provider.FixtureConfig(suite.ScenarioClientID, suite.ScenarioClientSecret)
+	cfg.Issuer = "https://" + l.Addr().String()
+	p, err := provider.New(cfg)
+	if err != nil {
+		l.Close()
+		return "", nil, nil, err
+	}
+	reference = p
 	h := p.Handler()
 	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = l
 	srv.Config = provider.NewHTTPServer(h)
 	// The TLS checks probe the provider's port with cleartext on purpose; the server's
 	// complaints about it are not the suite's output.
@@ -38,8 +55,12 @@ func start() (string, []byte, func(), error) {
 	return srv.URL, ca, srv.Close, nil
 }
 
-// describe is the reference's fixtures, scopes and resources, as provider.FixtureConfig
-// registers them (reference/target.yaml says the same for a hand-started reference).
+// otherJWT is the reference's F-OTHER-JWT: a JWT it signed that is not an access token.
+func otherJWT() (string, error) { return reference.OtherJWT("conformance-user") }
+
+// describe is the reference's fixtures, scopes, resources and capabilities, as
+// provider.FixtureConfig registers them (reference/target.yaml says the same for a
+// hand-started reference). t.ProviderURL is the started reference's URL, its issuer.
 func describe(t *suite.Target, given func(string) bool) {
 	c := func(cl provider.Client) *suite.Credentials { return &suite.Credentials{ID: cl.ID, Secret: cl.Secret} }
 	t.Clients = suite.Fixtures{
@@ -48,6 +69,11 @@ func describe(t *suite.Target, given func(string) bool) {
 		ShortLived:               c(provider.FixtureShortLived),
 		Public:                   c(provider.FixturePublic),
 		BruteForce:               c(provider.FixtureThrowaway),
+		Introspector:             c(provider.FixtureIntrospector),
+		Second:                   c(provider.FixtureSecond),
+		PrivateKeyJWT:            keyed(provider.FixturePrivateKeyJWT, provider.FixturePrivateKeyJWTKeyPEM, provider.FixturePrivateKeyJWTKeyID),
+		PrivateKeyJWT2:           keyed(provider.FixturePrivateKeyJWT2, provider.FixturePrivateKeyJWT2KeyPEM, provider.FixturePrivateKeyJWT2KeyID),
+		ClientSecretJWT:          keyed(provider.FixtureClientSecretJWT, nil, ""),
 	}
 	t.Scopes = suite.Scopes{Allowed: []string{provider.ScopeRead, provider.ScopeWrite}, Forbidden: "admin"}
 	t.Resources = []suite.Resource{
@@ -61,4 +87,26 @@ func describe(t *suite.Target, given func(string) bool) {
 	if !given("load") {
 		t.Load = 16
 	}
+	if !given("issuer") {
+		t.Issuer = t.ProviderURL
+	}
+	// RFC 8707 defines no metadata member, and the resource servers validate JWTs locally:
+	// the description declares both.
+	if !given("capabilities") {
+		t.Capabilities = []string{config.CapResourceServerJWT, config.CapResourceIndicators}
+	}
+	t.ResourceIndicators = []suite.ResourceIndicator{
+		{Resource: provider.ResourceOne(t.Issuer), Path: provider.PathResourceOne},
+		{Resource: provider.ResourceTwo(t.Issuer), Path: provider.PathResourceTwo},
+	}
+}
+
+// keyed is a JWT-authenticating fixture client with its private key.
+func keyed(cl provider.Client, keyPEM []byte, kid string) *suite.Credentials {
+	cred, err := suite.NewCredentials(config.Client{ID: cl.ID, Secret: cl.Secret, AuthMethod: string(cl.AuthMethod),
+		PrivateKey: string(keyPEM), KeyID: kid})
+	if err != nil {
+		panic("the reference's fixture key: " + err.Error())
+	}
+	return cred
 }

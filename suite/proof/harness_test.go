@@ -80,18 +80,35 @@ func startReference(t *testing.T, wrap func(http.Handler) http.Handler) []string
 	return serveTLS(t, referenceHandler(t, wrap))
 }
 
-// referenceHandler is a fresh reference provider with its fixture clients, behind wrap.
+// referenceHandler is a fresh reference provider with its fixture clients, behind wrap. Its
+// issuer is the URL the first request reached it at (the suite's first request is to the URL
+// the flags give), so that its metadata, JWT access tokens and resource indicators are on
+// however the proof serves it.
 func referenceHandler(t *testing.T, wrap func(http.Handler) http.Handler) http.Handler {
 	t.Helper()
-	p, err := provider.New(provider.FixtureConfig(provider.DemoClientID, provider.DemoClientSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := p.Handler()
-	if wrap != nil {
-		h = wrap(h)
-	}
-	return h
+	var once sync.Once
+	var h http.Handler
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() {
+			scheme := "https"
+			if r.TLS == nil {
+				scheme = "http"
+			}
+			cfg := provider.FixtureConfig(provider.DemoClientID, provider.DemoClientSecret)
+			cfg.Issuer = scheme + "://" + r.Host
+			p, err := provider.New(cfg)
+			if err != nil {
+				t.Error(err)
+				h = http.NotFoundHandler()
+				return
+			}
+			h = p.Handler()
+			if wrap != nil {
+				h = wrap(h)
+			}
+		})
+		h.ServeHTTP(w, r)
+	})
 }
 
 // serveTLS serves h over TLS on a loopback port and returns the suite flags that point at it.
@@ -163,7 +180,7 @@ func targetFlags(t *testing.T, url string, cert *x509.Certificate) []string {
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return []string{"-provider-url=" + url, "-ca-file=" + ca, "-target-config=" + referenceTarget(t)}
+	return []string{"-provider-url=" + url, "-issuer=" + url, "-ca-file=" + ca, "-target-config=" + referenceTarget(t)}
 }
 
 type peekedConn struct {

@@ -1,8 +1,10 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -200,5 +202,37 @@ func TestMetadataAdvertisesClientAuthentication(t *testing.T) {
 		if got["none"] {
 			t.Errorf("%s: none is advertised", prefix)
 		}
+	}
+}
+
+// Neither an assertion, nor a secret, nor a token sent to introspection or revocation reaches
+// the log.
+func TestLogsCarryNoAssertionOrIntrospectedToken(t *testing.T) {
+	var logs bytes.Buffer
+	cfg := FixtureConfig(DemoClientID, DemoClientSecret)
+	cfg.Issuer = caIssuer
+	cfg.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &caEnv{t: t, p: p, h: p.Handler()}
+	good := pkjAssertion(t, caClaims(FixturePrivateKeyJWT.ID))
+	bad := csjAssertion(t, caWith(caClaims(FixtureClientSecretJWT.ID), "aud", "https://elsewhere.example"))
+	tok := jsonObject(t, e.tokenWith(good))["access_token"].(string)
+	e.tokenWith(good) // replayed
+	e.tokenWith(bad)
+	e.introspect(tok)
+	e.introspect(tok, FixtureIntrospector.ID, "wrong-introspector-secret")
+	e.post(PathRevoke, url.Values{"token": {tok}, "client_assertion_type": {JWTBearerAssertionType}, "client_assertion": {bad}})
+	e.revoke(tok, FixtureSecond.ID, FixtureSecond.Secret)
+	for _, secret := range []string{good, bad, strings.Split(good, ".")[2], tok, FixtureIntrospector.Secret,
+		"wrong-introspector-secret", FixtureSecond.Secret, FixtureClientSecretJWT.Secret} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log carries %q:\n%s", secret, logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), `"path":"/introspect"`) || !strings.Contains(logs.String(), `"path":"/revoke"`) {
+		t.Errorf("the log has no request lines:\n%s", logs.String())
 	}
 }

@@ -126,16 +126,24 @@ func TestMetadataDocument(t *testing.T) {
 		"grant_types_supported":    []any{"client_credentials"},
 		"response_types_supported": []any{"none"},
 		"scopes_supported":         []any{"read", "write"},
+		"introspection_endpoint":   testIssuer + PathIntrospect,
+		"revocation_endpoint":      testIssuer + PathRevoke,
 	}
 	for k, v := range want {
 		if got, _ := json.Marshal(md[k]); string(got) != asJSON(v) {
 			t.Errorf("%s = %s, want %s", k, got, asJSON(v))
 		}
 	}
-	methods, _ := md["token_endpoint_auth_methods_supported"].([]any)
-	for _, m := range []any{"client_secret_basic", "client_secret_post"} {
-		if !slices.Contains(methods, m) {
-			t.Errorf("token_endpoint_auth_methods_supported %v lacks %v", methods, m)
+	for _, endpoint := range []string{"token_endpoint", "introspection_endpoint", "revocation_endpoint"} {
+		methods, _ := md[endpoint+"_auth_methods_supported"].([]any)
+		for _, m := range []any{"client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt"} {
+			if !slices.Contains(methods, m) {
+				t.Errorf("%s_auth_methods_supported %v lacks %v", endpoint, methods, m)
+			}
+		}
+		// RFC 8414 §2: the *_jwt methods need the algorithm list.
+		if algs, _ := md[endpoint+"_auth_signing_alg_values_supported"].([]any); !slices.Contains(algs, "RS256") || !slices.Contains(algs, "HS256") {
+			t.Errorf("%s_auth_signing_alg_values_supported = %v", endpoint, algs)
 		}
 	}
 	for k, v := range md {
@@ -287,9 +295,13 @@ func TestWhenTokensAreJWTs(t *testing.T) {
 	if strings.Count(tok, ".") != 1 {
 		t.Fatalf("opaque token expected: %q", tok)
 	}
-	if f, ok := p.inspectToken(tok); !ok || f.JWT || f.ClientID != DemoClientID || f.Scope != "read" || f.ID == "" ||
+	f, ok := p.inspectToken(tok)
+	if !ok || f.JWT || f.ClientID != DemoClientID || f.Scope != "read" || f.ID == "" ||
 		!slices.Equal(f.Audience, []string{DefaultResource(testIssuer)}) {
 		t.Errorf("inspectToken(opaque): %+v %v", f, ok)
+	}
+	if f2, _ := p.inspectToken(jatIssue(t, h, "")); f2.ID == f.ID || strings.Contains(f.ID, ".") || len(f.ID) >= len(tok)/2 {
+		t.Errorf("opaque ids %q and %q: not distinct, or most of the token", f.ID, f2.ID)
 	}
 	for name, edit := range map[string]func(*Config){
 		"Config.JWTAccessTokens": func(c *Config) { c.JWTAccessTokens = true },

@@ -44,6 +44,9 @@ type keyring struct {
 	// atSigner signs access tokens (typ at+jwt) and otherSigner other JWTs (typ JWT), both
 	// with keys[0].
 	atSigner, otherSigner jose.Signer
+	// jwks is the published set as served, good until firstRetirement (zero: for ever).
+	jwks            []byte
+	firstRetirement time.Time
 }
 
 // keyStore holds the current keyring.
@@ -108,7 +111,22 @@ func newKeyring(keys []signingKey) (*keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyring{keys: keys, atSigner: at, otherSigner: other}, nil
+	r := &keyring{keys: keys, atSigner: at, otherSigner: other}
+	for _, k := range keys {
+		if !k.retireAt.IsZero() && (r.firstRetirement.IsZero() || k.retireAt.Before(r.firstRetirement)) {
+			r.firstRetirement = k.retireAt
+		}
+	}
+	if r.jwks, err = r.encodeJWKS(time.Now()); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// encodeJWKS is the published set as JSON.
+func (r *keyring) encodeJWKS(now time.Time) ([]byte, error) {
+	body, err := json.Marshal(r.publicSet(now))
+	return append(body, '\n'), err
 }
 
 // verificationKey returns the public key with this kid, if it is in the set and not retired.
@@ -234,10 +252,16 @@ func (p *Provider) SigningKeyIDs() []string {
 // handleJWKS serves the published public keys (RFC 7517 §5; RFC 8414 jwks_uri). Clients may
 // cache them for a few minutes: a rotated key stays published far longer than that.
 func (p *Provider) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	body, err := json.Marshal(p.keys.current.Load().publicSet(time.Now()))
-	if err != nil {
-		http.Error(w, "the key set could not be encoded", http.StatusInternalServerError)
-		return
+	ring, now := p.keys.current.Load(), time.Now()
+	body := ring.jwks
+	if !ring.firstRetirement.IsZero() && !now.Before(ring.firstRetirement) {
+		// A key has retired since the set was encoded: encode it again (until the next rotation,
+		// which drops the retired key for good).
+		var err error
+		if body, err = ring.encodeJWKS(now); err != nil {
+			http.Error(w, "the key set could not be encoded", http.StatusInternalServerError)
+			return
+		}
 	}
-	serveJSONDocument(w, r, append(body, '\n'), 5*time.Minute)
+	serveJSONDocument(w, r, body, 5*time.Minute)
 }

@@ -102,7 +102,7 @@ func (p *Provider) authenticateAssertion(form url.Values, src netip.Addr) (*regi
 		return nil, assertionError("client_id names another client than the assertion")
 	}
 
-	if wait := p.clients.guesses.refusedFor(id, src); wait > 0 {
+	if wait := p.clients.assertionGuesses.refusedFor(id, src); wait > 0 {
 		return nil, &oauthError{code: oauth2errors.ErrInvalidClient, status: http.StatusTooManyRequests,
 			retryAfter: wait, description: "too many failed authentications from this address; retry later"}
 	}
@@ -110,7 +110,7 @@ func (p *Provider) authenticateAssertion(form url.Values, src netip.Addr) (*regi
 	if !ok || !c.usesAssertion() {
 		// Counted as a wrong secret for an unknown id is, so that the answers do not tell the
 		// registered ids (throttle.go).
-		p.clients.guesses.failed(id, src, raw)
+		p.clients.assertionGuesses.failed(id, src, raw)
 		return nil, oauth2errors.ErrInvalidClient
 	}
 	jws, err = jose.ParseSignedCompact(raw, c.algs)
@@ -121,7 +121,7 @@ func (p *Provider) authenticateAssertion(form url.Values, src netip.Addr) (*regi
 		if c.AuthMethod == AuthMethodClientSecretJWT {
 			// A wrong MAC is a guess at the secret. (A wrong signature is no guess at a private
 			// key, which cannot be guessed; counting it would only slow a suite that tests it.)
-			p.clients.guesses.failed(id, src, raw)
+			p.clients.assertionGuesses.failed(id, src, raw)
 		}
 		return nil, err
 	}
@@ -133,6 +133,21 @@ func (p *Provider) authenticateAssertion(form url.Values, src netip.Addr) (*regi
 		return nil, err
 	}
 	return c, nil
+}
+
+// assertionGuessBudget multiplies the free failures of Config.MaxFailedAuthentications for
+// assertions. Every assertion is new (a fresh jti), so a client or a test suite that sends the
+// same wrong key again is not deduplicated as a repeated wrong secret is (throttle.go); a larger
+// budget keeps a suite that is run many times in a row from being slowed, and is still nothing
+// against a secret of 32 bytes or more (client_secret_jwt), since the delay doubles after it.
+const assertionGuessBudget = 10
+
+// newAssertionThrottle is the guessing throttle of client assertions: the secrets' settings,
+// with assertionGuessBudget times their free failures.
+func newAssertionThrottle(cfg Config) *guessThrottle {
+	t := newGuessThrottle(cfg)
+	t.free *= assertionGuessBudget
+	return t
 }
 
 // checkAssertionHeader refuses the header parameters the reference does not take.

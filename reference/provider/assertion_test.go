@@ -426,26 +426,44 @@ func TestReplayCacheBounds(t *testing.T) {
 // secret of a client_secret_jwt client) and an unknown client id. A wrong signature of a
 // private_key_jwt client is not a guess at anything and is not counted.
 func TestFailedAssertionsAreThrottled(t *testing.T) {
-	e := newCAEnv(t)
 	csj, pkj := FixtureClientSecretJWT.ID, FixturePrivateKeyJWT.ID
 	wrong := func(i int) string {
 		return caSign(t, []byte(fmt.Sprintf("guess-%02d-of-the-secret-0123456789abcdef", i)), jose.HS256, nil, caClaims(csj))
 	}
+	// By default a pair has assertionGuessBudget times the secrets' free failures: a suite that
+	// sends a wrong MAC or two per run can run many times in a row.
+	e := newCAEnv(t)
+	for i := 0; i < 30; i++ {
+		if rec := e.tokenWith(wrong(i)); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("wrong MAC %d: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	if rec := e.tokenWith(csjAssertion(t, caClaims(csj))); rec.Code != http.StatusOK {
+		t.Errorf("then the right MAC: %d %s", rec.Code, rec.Body)
+	}
+
+	cfg := FixtureConfig(DemoClientID, DemoClientSecret)
+	cfg.Issuer, cfg.MaxFailedAuthentications = caIssuer, 1
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = &caEnv{t: t, p: p, h: p.Handler()}
 	var last *httptest.ResponseRecorder
-	for i := 0; i < 12; i++ {
+	for i := 0; i < assertionGuessBudget+2; i++ {
 		last = e.tokenWith(wrong(i))
 	}
-	if last.Code != http.StatusTooManyRequests || last.Header().Get("Retry-After") == "" {
-		t.Errorf("the 12th wrong MAC: %d %s", last.Code, last.Body)
+	if last.Code != http.StatusTooManyRequests || last.Header().Get("Retry-After") == "" || oauthErrorOf(last) != "invalid_client" {
+		t.Errorf("wrong MAC %d: %d %s", assertionGuessBudget+2, last.Code, last.Body)
 	}
 	if rec := e.tokenWith(csjAssertion(t, caClaims(csj))); rec.Code != http.StatusTooManyRequests {
 		t.Errorf("while refused, even the right MAC: %d", rec.Code)
 	}
-	for i := 0; i < 12; i++ {
+	for i := 0; i < assertionGuessBudget+2; i++ {
 		last = e.tokenWith(pkjAssertion(t, caClaims("unknown-client")))
 	}
 	if last.Code != http.StatusTooManyRequests {
-		t.Errorf("the 12th assertion of an unknown client: %d %s", last.Code, last.Body)
+		t.Errorf("assertion %d of an unknown client: %d %s", assertionGuessBudget+2, last.Code, last.Body)
 	}
 	other := caEC(t, elliptic.P256())
 	for i := 0; i < 30; i++ {
@@ -457,6 +475,8 @@ func TestFailedAssertionsAreThrottled(t *testing.T) {
 	if rec := e.tokenWith(pkjAssertion(t, caClaims(pkj))); rec.Code != http.StatusOK {
 		t.Errorf("then the right one: %d %s", rec.Code, rec.Body)
 	}
+	// The secrets' throttle is apart: the client_secret_jwt guesses slowed no secret client.
+	e.secretToken(FixtureSecond.ID, FixtureSecond.Secret)
 }
 
 // Without an issuer there is no audience an assertion could name: JWT clients cannot

@@ -59,6 +59,8 @@ func (c *registeredClient) mayUse(scope string) bool {
 type clientStore struct {
 	byID    map[string]*registeredClient
 	guesses *guessThrottle
+	// assertionGuesses counts failed client assertions (assertion.go), apart from secrets.
+	assertionGuesses *guessThrottle
 	// decoy is verified against when the id is unknown, so that an unknown id and a wrong
 	// secret take the same time.
 	decoy *registeredClient

@@ -60,6 +60,7 @@ func New(cfg Config) (*Provider, error) {
 	p := &Provider{cfg: cfg, realm: cfg.Realm,
 		clients: newClientStore(cfg.Clients, newGuessThrottle(cfg)),
 		replay:  newReplayCache(), revoked: newExpiringSet(defaultMaxRevoked)}
+	p.clients.assertionGuesses = newAssertionThrottle(cfg)
 	if cfg.AccessLog != nil {
 		p.access = newBufferedAccessLog(cfg.AccessLog)
 	}

@@ -44,5 +44,18 @@
 //     every refusal is 401 invalid_token with a Bearer challenge (bearer.go, jwtat.go);
 //   - tokenFacts, one view of either kind of token, for the resource servers, introspection and
 //     revocation (facts.go); OtherJWT signs a JWT that is not an access token, for the suite's
-//     F-OTHER-JWT.
+//     F-OTHER-JWT;
+//   - client authentication by JWT assertion, private_key_jwt and client_secret_jwt (RFC 7523
+//     §2.2 and §3, RFC 7521 §4.2, OpenID Connect Core §9), at every endpoint that authenticates
+//     clients, one method per request: aud exactly the issuer (RFC 10070), exp required and at
+//     most 10 minutes ahead, nbf honoured, jti single-use in a bounded cache, crit refused,
+//     per-client algorithm allow-lists, the registered key only; a JWT client's secret never
+//     works as a password (clientauth.go, assertion.go, replay.go);
+//   - introspection (RFC 7662) at /introspect for clients registered with MayIntrospect, 403
+//     for the others; {"active":false} alone for a token that is not active (introspect.go);
+//   - revocation (RFC 7009) at /revoke of the client's own tokens, through a bounded deny-list
+//     of token ids until their expiry that the resource servers and introspection consult at
+//     once; 503 with Retry-After when it is full (revoke.go, expiring.go);
+//   - the fixture clients of those features, with committed public test keys (fixtures.go,
+//     fixturekeys/).
 package provider

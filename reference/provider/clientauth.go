@@ -38,23 +38,26 @@ var (
 	assertionAlgs    = append(slices.Clip(assertionAsymmetricAlgs), assertionMACAlgs...)
 )
 
-// AuthMethodsSupported are the client authentication methods the reference takes at every
-// endpoint that authenticates clients, for the metadata document (RFC 8414 §2:
-// token_endpoint_auth_methods_supported and the introspection and revocation equivalents).
-func AuthMethodsSupported() []string {
-	return []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT, AuthMethodClientSecretJWT}
-}
-
-// AuthSigningAlgsSupported are the assertion algorithms the reference verifies, for the metadata
-// document (token_endpoint_auth_signing_alg_values_supported and its equivalents). Which of them
-// a client may use depends on its registration: its keys' algorithms, or HS256 (HS384 and HS512
-// with a secret long enough).
-func AuthSigningAlgsSupported() []string {
-	out := make([]string, len(assertionAlgs))
-	for i, a := range assertionAlgs {
-		out[i] = string(a)
+// advertisedClientAuth lists, for the metadata document (RFC 8414 §2:
+// token_endpoint_auth_methods_supported and the introspection and revocation equivalents), the
+// client authentication methods the provider takes, and the assertion algorithms: those some
+// registered client's allow-list holds, so that what is advertised works and an assertion of
+// any other algorithm is refused; with no JWT client registered, every algorithm a client could
+// be registered with. The algorithm list is there whenever a *_jwt method is (§2 requires it
+// then), and never holds "none".
+func (p *Provider) advertisedClientAuth() (methods, algs []string) {
+	allowed := map[jose.SignatureAlgorithm]bool{}
+	for _, c := range p.clients.byID {
+		for _, a := range c.algs {
+			allowed[a] = true
+		}
 	}
-	return out
+	for _, a := range assertionAlgs {
+		if allowed[a] || len(allowed) == 0 {
+			algs = append(algs, string(a))
+		}
+	}
+	return []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT, AuthMethodClientSecretJWT}, algs
 }
 
 // usesAssertion reports whether the client authenticates with JWT assertions.

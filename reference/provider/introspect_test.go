@@ -180,28 +180,36 @@ func (e *caEnv) postBearer(path string, form url.Values, token string) *httptest
 	return rec
 }
 
-// The metadata document advertises the endpoints and the methods they take.
+// The metadata document advertises the endpoints, the methods and exactly the algorithms the
+// registered clients' assertions may use (every algorithm the provider verifies when no client
+// uses assertions).
 func TestMetadataAdvertisesClientAuthentication(t *testing.T) {
 	e := newCAEnv(t)
 	m := jsonObject(t, e.get(PathMetadata))
 	if m["introspection_endpoint"] != caIssuer+PathIntrospect || m["revocation_endpoint"] != caIssuer+PathRevoke {
 		t.Errorf("endpoints: %v", m)
 	}
+	wantMethods := []any{"client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt"}
+	wantAlgs := []any{"RS256", "ES256", "HS256"}
 	for _, prefix := range []string{"token_endpoint", "introspection_endpoint", "revocation_endpoint"} {
-		methods, _ := m[prefix+"_auth_methods_supported"].([]any)
-		algs, _ := m[prefix+"_auth_signing_alg_values_supported"].([]any)
-		got := map[any]bool{}
-		for _, x := range append(methods, algs...) {
-			got[x] = true
+		if got := m[prefix+"_auth_methods_supported"]; !reflect.DeepEqual(got, wantMethods) {
+			t.Errorf("%s_auth_methods_supported %v", prefix, got)
 		}
-		for _, want := range []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt", "ES256", "RS256", "HS256"} {
-			if !got[want] {
-				t.Errorf("%s: %s is missing: %v %v", prefix, want, methods, algs)
-			}
+		if got := m[prefix+"_auth_signing_alg_values_supported"]; !reflect.DeepEqual(got, wantAlgs) {
+			t.Errorf("%s_auth_signing_alg_values_supported %v", prefix, got)
 		}
-		if got["none"] {
-			t.Errorf("%s: none is advertised", prefix)
-		}
+	}
+
+	cfg := DefaultConfig(DemoClientID, DemoClientSecret)
+	cfg.Issuer = caIssuer
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = &caEnv{t: t, p: p, h: p.Handler()}
+	m = jsonObject(t, e.get(PathMetadata))
+	if got := m["token_endpoint_auth_signing_alg_values_supported"]; len(got.([]any)) != len(assertionAlgs) {
+		t.Errorf("without JWT clients, algorithms: %v", got)
 	}
 }
 

@@ -67,7 +67,7 @@ func (p *Provider) metadataDocument() ([]byte, error) {
 // clientAuthMethods lists the client authentication methods the token endpoint accepts, and
 // the JWS algorithms of its *_jwt methods (never "none": RFC 8414 §2).
 func (p *Provider) clientAuthMethods() (methods, algs []string) {
-	return AuthMethodsSupported(), AuthSigningAlgsSupported() // clientauth.go
+	return p.advertisedClientAuth() // clientauth.go
 }
 
 // addEndpointMetadata adds the introspection and revocation endpoints, which accept the token

@@ -529,3 +529,22 @@ func TestClientRegistrationValidation(t *testing.T) {
 		t.Errorf("a 64-byte secret allows %v", got)
 	}
 }
+
+// The same assertion sent many times at once gets exactly one token.
+func TestAssertionReplayedConcurrentlyGetsOneToken(t *testing.T) {
+	e := newCAEnv(t)
+	a := csjAssertion(t, caClaims(FixtureClientSecretJWT.ID))
+	codes := make(chan int, 32)
+	for range cap(codes) {
+		go func() { codes <- e.tokenWith(a).Code }()
+	}
+	ok := 0
+	for range cap(codes) {
+		if <-codes == http.StatusOK {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d tokens for one assertion", ok)
+	}
+}

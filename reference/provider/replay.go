@@ -16,7 +16,7 @@ import (
 // 429 for the one client that filled its share) and Retry-After, never accepted unrecorded: a
 // forgotten jti would be replayable.
 const (
-	defaultMaxAssertionIDs          = 100_000 // about 10 MB
+	defaultMaxAssertionIDs          = 100_000 // about 20 MB
 	defaultMaxAssertionIDsPerClient = 20_000  // 33 a second for ten minutes
 )
 

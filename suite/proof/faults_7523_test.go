@@ -95,10 +95,18 @@ var _ = register([]fault{
 	{name: "2.J: signatures are not verified", breaks: "C-7523-3-e", args: jwtArgs("C-7523-3-e"),
 		wrap: resignAssertions(func(a *clientAssertion) bool {
 			sub, _ := a.claims["sub"].(string)
-			return a.signer != sub && fixtureKeys[sub].key != nil
+			if a.signer == sub || fixtureKeys[sub].key == nil {
+				return false
+			}
+			a.signer = sub
+			return true
 		})},
 	{name: `2.J: {"alg":"none"} is accepted`, breaks: "C-7523-3-f", args: jwtArgs("C-7523-3-f"),
-		wrap: resignAssertions(func(a *clientAssertion) bool { return a.header["alg"] == "none" })},
+		wrap: resignAssertions(func(a *clientAssertion) bool {
+			sub, _ := a.claims["sub"].(string)
+			a.signer = sub
+			return a.header["alg"] == "none" && fixtureKeys[sub].key != nil
+		})},
 	{name: "2.J: a fourth JWS segment is ignored", breaks: "C-7523-3-g", args: jwtArgs("C-7523-3-g"),
 		wrap: rqEditForm(and(tokenPOST, rqFormHas(func(v url.Values) bool { return strings.Count(v.Get("client_assertion"), ".") == 3 })), func(v url.Values) {
 			raw := v.Get("client_assertion")
@@ -195,20 +203,16 @@ func jwtRequest(pred func(*clientAssertion) bool) func(*http.Request) bool {
 }
 
 // resignAssertions hands the reference, for each token request whose assertion fix changes
-// (it returns true), the fixed claims signed with the key of the client they name: the
-// provider that skipped the check fix stands for.
+// (it returns true), the fixed claims signed again with the key that verified them (fix may
+// name another fixture client as signer): the provider that skipped the check fix stands for.
 func resignAssertions(fix func(*clientAssertion) bool) func(http.Handler) http.Handler {
 	return editRequests(tokenPOST, func(r *http.Request) {
 		a, ok := readAssertion(r)
 		if !ok || !fix(a) {
 			return
 		}
-		sub, _ := a.claims["sub"].(string)
-		if fixtureKeys[sub].key == nil {
-			sub = a.signer
-		}
 		v := formOf(r)
-		v.Set("client_assertion", signFixture(sub, a.claims))
+		v.Set("client_assertion", signFixture(a.signer, a.claims))
 		setForm(r, v)
 	})
 }

@@ -318,6 +318,18 @@ func respAliasTokens(mint func(n int) string) func(http.Handler) http.Handler {
 					r.Header.Set("Authorization", scheme+" "+token)
 				}
 			}
+			// Introspection and revocation (RFC 7662, RFC 7009) take the token in the form.
+			if r.Method == http.MethodPost && !tokenPOST(r) {
+				if v := formOf(r); v.Has("token") {
+					mu.Lock()
+					token, known := tokens[v.Get("token")]
+					mu.Unlock()
+					if known {
+						v.Set("token", token)
+						setForm(r, v)
+					}
+				}
+			}
 			if !tokenPOST(r) {
 				next.ServeHTTP(w, r)
 				return

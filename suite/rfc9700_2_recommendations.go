@@ -51,19 +51,37 @@ var _ = Describe("RFC 9700 §2: best current practice", func() {
 		}, SpecTimeout(target.specTimeout(2)))
 
 	// §2.5 (RECOMMENDED): asymmetric client authentication, mutual TLS (RFC 8705) or signed JWTs
-	// (private_key_jwt). Seen in the metadata's token_endpoint_auth_methods_supported, or in a
-	// configured client that authenticates with private_key_jwt.
+	// (private_key_jwt). Seen in the metadata's token_endpoint_auth_methods_supported, or else
+	// in a configured private_key_jwt client (the main one or the fixture) that gets a token.
 	It("offers asymmetric client authentication: private_key_jwt or mutual TLS",
 		bcpLabels("token", "C-9700-2.5-a"), func(ctx SpecContext) {
 			needProfile("C-9700-2.5-a")
+			r := row("C-9700-2.5-a")
 			methods, _ := metadataStrings("token_endpoint_auth_methods_supported")
 			asymmetric := []string{config.AuthPrivateKeyJWT, "tls_client_auth", "self_signed_tls_client_auth"}
-			advertised := slices.ContainsFunc(methods, func(m string) bool { return slices.Contains(asymmetric, m) })
-			configured := target.Client.AuthMethod == config.AuthPrivateKeyJWT || target.Clients.PrivateKeyJWT != nil
-			row("C-9700-2.5-a").That(advertised || configured, "the metadata%s lists no asymmetric method (private_key_jwt, tls_client_auth, self_signed_tls_client_auth) "+
-				"among token_endpoint_auth_methods_supported (%s), and no configured client authenticates with private_key_jwt",
+			if slices.ContainsFunc(methods, func(m string) bool { return slices.Contains(asymmetric, m) }) {
+				r.That(true, "")
+				return
+			}
+			notAdvertised := fmt.Sprintf("the metadata%s lists no asymmetric method (private_key_jwt, tls_client_auth, self_signed_tls_client_auth) among token_endpoint_auth_methods_supported (%s)",
 				metadataWhere(), strings.Join(methods, ", "))
-		}, SpecTimeout(target.specTimeout(1)))
+			c, _, _ := metadataClientFor(config.AuthPrivateKeyJWT)
+			if c == nil {
+				r.That(false, "%s, and no client that authenticates with private_key_jwt is configured", notAdvertised)
+				return
+			}
+			needTokenPath()
+			authorization, body := c.authenticate(form())
+			res, err := trySend(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "token request with private_key_jwt",
+				Form: body, Authorization: authorization})
+			why := ""
+			if err != nil {
+				why = err.Error()
+			} else {
+				_, why = parseTokenResponse(res)
+			}
+			r.That(why == "", "%s, and the configured private_key_jwt client %q gets no token: %s", notAdvertised, c.ID, why)
+		}, SpecTimeout(target.specTimeout(2)))
 
 	// §2.6 (RECOMMENDED): the authorization server publishes RFC 8414 metadata. OpenID Connect
 	// Discovery's document counts: RFC 8414 §5 recognizes it (C-8414-3-a reports where it was).

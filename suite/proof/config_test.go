@@ -147,6 +147,8 @@ var mayOnly = map[string]string{
 	"C-6750-3-g":      "realm, scope, error_description and error_uri are optional; the spec records them",
 	"C-6749-5.2-c":    "400 or 401 for a failed body authentication are both allowed; the spec records which (a 401 without a challenge is H-9110-15.5.2-a's)",
 	"H-9110-12.5.3-a": "a provider may compress against Accept-Encoding: identity only as far as the suite can see; it records the coding",
+	"C-21-2.4.1-b":    "OAuth 2.1 makes HTTP Basic optional; the spec records whether it is accepted",
+	"C-21-4.2-a":      "OAuth 2.1 leaves refresh tokens with client credentials to the server's policy; the spec records whether one is issued",
 }
 
 // Every requirement the suite covers has a fault in the catalogue that breaks it, unless it is a

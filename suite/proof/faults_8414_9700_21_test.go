@@ -193,7 +193,9 @@ func metaNoPrivateKeyJWT(next http.Handler) http.Handler {
 		}
 		setMember("token_endpoint_auth_methods_supported", kept)(q, r)
 	})
-	refuse := answer(and(tokenPOST, rqFormHas(func(v url.Values) bool { return v.Get("client_id") == provider.FixturePrivateKeyJWT.ID || v.Has("client_assertion") })),
+	refuse := answer(and(tokenPOST, rqFormHas(func(v url.Values) bool {
+		return v.Get("client_id") == provider.FixturePrivateKeyJWT.ID || v.Has("client_assertion")
+	})),
 		http.StatusBadRequest, "application/json", `{"error":"invalid_client"}`)
 	return dropPKJ(refuse(next))
 }

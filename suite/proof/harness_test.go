@@ -180,7 +180,27 @@ func targetFlags(t *testing.T, url string, cert *x509.Certificate) []string {
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return []string{"-provider-url=" + url, "-issuer=" + url, "-ca-file=" + ca, "-target-config=" + referenceTarget(t)}
+	return []string{"-provider-url=" + url, "-issuer=" + url, "-ca-file=" + ca, "-target-config=" + referenceTargetAt(t, url)}
+}
+
+// referenceTargetAt is a copy of reference/target.yaml for the reference served at url: its
+// URLs (the issuer, the resource indicators R1 and R2, which the reference derives from its
+// issuer) name url instead of the hand-started command's http://localhost:8080, and its key
+// files are named by absolute paths, since the copy lives elsewhere.
+func referenceTargetAt(t *testing.T, url string) string {
+	t.Helper()
+	ref := referenceTarget(t)
+	data, err := os.ReadFile(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(data), "http://localhost:8080", url)
+	text = strings.ReplaceAll(text, "private_key_file: ", "private_key_file: "+filepath.Dir(ref)+string(filepath.Separator))
+	description := filepath.Join(t.TempDir(), "target.yaml")
+	if err := os.WriteFile(description, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return description
 }
 
 type peekedConn struct {

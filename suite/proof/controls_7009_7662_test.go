@@ -1,0 +1,72 @@
+package proof
+
+import (
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/ccconform/ccconform/reference/provider"
+)
+
+// Controls of token revocation (RFC 7009) and token introspection (RFC 7662): answers the RFCs
+// allow that the reference does not give. Each runs the two sections' specs only.
+func init() {
+	only := []string{"-ginkgo.label-filter=/^rfc7009:|^rfc7662:/", "-revocation-window=2s"}
+	controls = append(controls,
+		// RFC 7009 §2.1 refuses a request whose token was not issued to the client, and §2.2
+		// answers 200 for an invalid token: both are read into a cross-client revocation.
+		control{name: "revocation of another client's token is refused with 400 unauthorized_client", args: only,
+			wrap: answer(and(rvPOST, func(r *http.Request) bool { return r.Header.Get("Authorization") == rvSecondBasic }),
+				http.StatusBadRequest, "application/json", `{"error":"unauthorized_client","error_description":"the token was not issued to this client"}`)},
+		// RFC 7009 §2.2: the client ignores the body of a 200.
+		control{name: "revocation answers 200 with an empty JSON object", args: only,
+			wrap: editResponses(rvPOST, when(http.StatusOK, func(_ *http.Request, r *response) {
+				r.header.Set("Content-Type", "application/json")
+				r.body = []byte(`{}`)
+			}))},
+		// RFC 6749 §5.2: a failed authentication without the Authorization header may be 400.
+		control{name: "failed authentications at revocation and introspection are 400 invalid_client without a challenge", args: only,
+			wrap: editResponses(and(onPaths(provider.PathRevoke, provider.PathIntrospect), withoutAuthorization), when(http.StatusUnauthorized,
+				func(_ *http.Request, r *response) {
+					r.status = http.StatusBadRequest
+					r.header.Del("WWW-Authenticate")
+				}))},
+		// RFC 7662 §2.1 allows a bearer token as the authorization to introspect; §2.3 then
+		// refuses a caller without one as RFC 6750 §3 does: 401, a Bearer challenge, no error
+		// code and no body.
+		control{name: "introspection without credentials is 401 with a bare Bearer challenge and no body", args: only,
+			wrap: editResponses(and(tiPOST, rvUnauthenticated, withoutAuthorization), when(http.StatusUnauthorized, func(_ *http.Request, r *response) {
+				r.header.Set("WWW-Authenticate", `Bearer realm="introspection"`)
+				r.header.Del("Content-Type")
+				r.body = nil
+			}))},
+		// RFC 7662 §2.2: a caller not allowed to introspect a token gets active: false.
+		control{name: "an ordinary client's introspection is answered active: false", args: only,
+			wrap: answer(and(tiPOST, func(r *http.Request) bool { return r.Header.Get("Authorization") == rvSecondBasic }),
+				http.StatusOK, "application/json", `{"active":false}`)},
+		// RFC 7662 §2.2: aud may be an array, client_id and scope are optional, and a server
+		// may add members of its own.
+		control{name: "active introspection responses have aud as an array, an extension member, and no client_id or scope", args: only,
+			wrap: editResponses(tiPOST, func(_ *http.Request, r *response) {
+				if !tiActive(r) {
+					return
+				}
+				m := r.object()
+				if aud, ok := m["aud"].(string); ok {
+					m["aud"] = []string{aud}
+				}
+				delete(m, "client_id")
+				delete(m, "scope")
+				m["ext_tenant"] = map[string]any{"id": 7}
+				r.setObject(m)
+			})},
+		// RFC 7662 §4 lets a server refuse GET, and so take it too.
+		control{name: "introspection takes GET with the parameters in the query", args: only,
+			wrap: editRequests(at(http.MethodGet, provider.PathIntrospect), func(r *http.Request) {
+				body := r.URL.RawQuery
+				r.Method, r.URL.RawQuery = http.MethodPost, ""
+				r.Body, r.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			})},
+	)
+}

@@ -108,8 +108,8 @@ func (p *Provider) authenticateAssertion(form url.Values, src netip.Addr) (*regi
 	}
 	c, ok := p.clients.byID[id]
 	if !ok || !c.usesAssertion() {
-		// Counted as a wrong secret for an unknown id is, so that the answers do not tell the
-		// registered ids (throttle.go).
+		// Counted, as a wrong secret for an unknown id is, so that the answers do not tell
+		// which ids are registered (throttle.go).
 		p.clients.assertionGuesses.failed(id, src, raw)
 		return nil, oauth2errors.ErrInvalidClient
 	}

@@ -410,6 +410,17 @@ func expectAssertionAccepted(res *http.Response, id, what string) bool {
 	return row(id).That(why == "", "%s was not accepted: %s", what, refusalText(res, why))
 }
 
+// informAcceptance records, for a case the RFC leaves to the provider, whether the assertion
+// was accepted.
+func informAcceptance(res *http.Response, id, what string) {
+	GinkgoHelper()
+	if tokenGranted(res) {
+		row(id).Inform("%s was accepted", what)
+		return
+	}
+	row(id).Inform("%s was refused: %s", what, refusalText(res, res.Status))
+}
+
 // refusalText is a refusal in a few words: the status, the error code and its description.
 func refusalText(res *http.Response, why string) string {
 	obj, _ := decodeObject(bodyOf(res))

@@ -49,7 +49,7 @@ var _ = Describe("RFC 7523 §2.2: client authentication with a JWT", func() {
 			if algs, listed := metadataStrings("token_endpoint_auth_signing_alg_values_supported"); listed && !slices.Contains(algs, c.Alg) {
 				j.Inform("F-PKJ signs with %s, which token_endpoint_auth_signing_alg_values_supported does not list (%s)", c.Alg, strings.Join(algs, " "))
 			}
-		}, jwtSpecTimeout(3))
+		}, jwtSpecTimeout(9)) // the probe may try four audiences at each of three endpoints
 
 	// §2.2 and §3 (MUST): the same with F-CSJ, whose assertion is MACed with HS256 keyed with its
 	// secret (OpenID Connect Core §9, client_secret_jwt).

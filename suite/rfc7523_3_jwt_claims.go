@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -247,17 +246,6 @@ func refuseEach(id string, syntax bool, client func() *Credentials, cases []asse
 			expectAssertionRefused(res, id, syntax)
 		}, jwtSpecTimeout(1))
 	}
-}
-
-// informAcceptance records, for a case the RFC leaves to the provider, whether the assertion
-// was accepted.
-func informAcceptance(res *http.Response, id, what string) {
-	GinkgoHelper()
-	if tokenGranted(res) {
-		row(id).Inform("%s was accepted", what)
-		return
-	}
-	row(id).Inform("%s was refused: %s", what, refusalText(res, res.Status))
 }
 
 // otherCase is the URL with the letters of its host in upper case, or, when the host has none

@@ -37,7 +37,7 @@ var _ = Describe("OAuth 2.1: communication security (§1.5)", func() {
 				r.That(strings.EqualFold(u.Scheme, "https"), "%s %s does not use https", name, urls[name])
 				if strings.EqualFold(u.Scheme, "https") && !origins[u.Host] {
 					origins[u.Host] = true
-					res, err := trySend(ctx, request{Path: "https://" + u.Host + "/", Note: "certificate verified?"})
+					res, err := trySend(ctx, request{Path: urls[name], Note: "certificate verified?"})
 					r.That(err == nil && res.TLS != nil, "%s: no answer over TLS with the certificate verified: %v", u.Host, err)
 				}
 			}

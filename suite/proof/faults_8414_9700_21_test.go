@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ccconform/ccconform/reference/provider"
+	"github.com/ccconform/ccconform/suite/judge"
 )
 
 // Faults of the metadata (RFC 8414, checklist 2.E), the security BCP (RFC 9700, 2.F) and the
@@ -247,4 +248,32 @@ func bcpTrustClientCertHeader(next http.Handler) http.Handler {
 		})
 	}
 	return remember(show(next))
+}
+
+// Metadata found only at OpenID Connect Discovery's openid-configuration is the checklist's
+// milder case of C-8414-3-a (RFC 8414 §5 recognizes it): information without --strict, the
+// row's lenient case under --strict, where its warning fails the run as every warning does.
+// The other metadata rows are judged on that document and pass.
+func TestMetadataOnlyAtOpenIDConfiguration(t *testing.T) {
+	t.Parallel()
+	args := append(append(serveTLS(t, referenceHandler(t, metaOnlyAtOpenIDConfiguration)), faultArgs...), meta8414Args...)
+	run := runSuite(t, runTimeout, args...)
+	if run.exitCode != 0 {
+		t.Errorf("without --strict the run failed (exit %d):\n%s", run.exitCode, describeFailures(run))
+	}
+	if o := run.outcome("C-8414-3-a"); o != judge.Information {
+		t.Errorf("C-8414-3-a is %q without --strict, not information", o)
+	}
+	if rows := run.rows(judge.Warned, judge.Failed); len(rows) > 0 {
+		t.Errorf("rows warned or failed on the openid-configuration document:\n%s", describeRows(rows))
+	}
+	strict := runSuite(t, runTimeout, append(args, "-strict")...)
+	if strict.exitCode == 0 || strict.outcome("C-8414-3-a") != judge.Failed {
+		t.Errorf("under --strict the run exits %d with C-8414-3-a %q, not failed", strict.exitCode, strict.outcome("C-8414-3-a"))
+	}
+	for _, r := range strict.rows(judge.Failed) {
+		if r.ID != "C-8414-3-a" {
+			t.Errorf("under --strict %s failed too: %s", r.ID, firstLine(r.Message))
+		}
+	}
 }

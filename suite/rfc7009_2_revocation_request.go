@@ -30,7 +30,9 @@ var _ = Describe("RFC 7009 §2: token revocation", func() {
 
 	// §2 (SHOULD) and §2.1: a server should support revoking access tokens, and a revocation
 	// takes effect at once (give or take propagation, --revocation-window). A server that does
-	// not revoke access tokens answers unsupported_token_type (§2.2.1, MUST), in the §5.2 shape.
+	// not revoke access tokens answers unsupported_token_type (§2.2.1, MUST), in the §5.2 shape;
+	// a refusal that names the client (invalid_client, unauthorized_client) is judged only for
+	// its shape, since it says nothing about the token's type.
 	It("revokes a fresh access token with 200, after which introspection and the resource server refuse it within the revocation window",
 		labels("C-7009-2-b", "C-7009-2.2.1-a"), func(ctx SpecContext) {
 			needCap(config.CapRevocation)
@@ -39,10 +41,15 @@ var _ = Describe("RFC 7009 §2: token revocation", func() {
 			res := revoke(ctx, target.Client, "revoke an access token", tokenForm(tok.AccessToken, ""))
 			if res.StatusCode >= 400 && res.StatusCode < 500 {
 				code := expectEndpointError(res, "C-7009-2.2.1-a")
-				row("C-7009-2.2.1-a").Expect(code).To(Equal("unsupported_token_type"),
-					"the error for a valid request to revoke a token type the server does not revoke (RFC 7009 §2.2.1)")
+				if res.StatusCode == http.StatusBadRequest && code != "invalid_client" && code != "unauthorized_client" {
+					row("C-7009-2.2.1-a").Expect(code).To(Equal("unsupported_token_type"),
+						"the error for a valid request to revoke a token type the server does not revoke (RFC 7009 §2.2.1)")
+				}
 			}
-			row("C-7009-2-b").Require(res).To(HaveHTTPStatus(http.StatusOK), "the revocation of an access token")
+			// Expect, not Require: a warning that stops the spec would hide the failure above.
+			if !row("C-7009-2-b").Expect(res).To(HaveHTTPStatus(http.StatusOK), "the revocation of an access token") {
+				return
+			}
 			expectRevoked("C-7009-2-b", awaitRevoked(ctx, tok, checks))
 		}, SpecTimeout(revocationSpecTimeout(1)))
 

@@ -86,6 +86,9 @@ var _ = register([]fault{
 	{name: "revocation of access tokens is unsupported_token_type", breaks: "C-7009-2-b", soft: true,
 		args: rvArgs("C-7009-2-b"), wrap: answer(rvPOST, http.StatusBadRequest, "application/json", `{"error":"unsupported_token_type"}`)},
 
+	{name: "revocation of access tokens is 400 invalid_request", breaks: "C-7009-2.2.1-a", args: rvArgs("C-7009-2-b"),
+		wrap: answer(rvPOST, http.StatusBadRequest, "application/json", `{"error":"invalid_request"}`)},
+
 	// RFC 7009 §2: refresh tokens can be revoked. The token responses carry a refresh token,
 	// which the revocation endpoint says it cannot revoke.
 	{name: "a refresh token is issued and cannot be revoked", breaks: "C-7009-2-c", args: rvArgs("C-7009-2-c"),

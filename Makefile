@@ -1,11 +1,16 @@
 # The verbs a person types. Each is one command from the README; CI runs the same ones.
 #
+#   make install                          go install ./cmd/ccconform: the ccconform command
 #   make conformance                      the suite against the bundled reference provider
 #   make conformance SUITE_FLAGS='--provider-url=http://localhost:8080 --strict'
 #   make test                             the project's own tests
 #   make proof                            the fault-injection table: every fault and what caught it
 #   make reference / make consumer        the reference provider and consumer by hand
 #   make reference REFERENCE_FLAGS='--fixtures --dev-tls'   … with the suite's fixtures, over TLS
+#   make consumer PROVIDER_URL=https://auth.example.com     … the consumer against any provider
+#   make test-binary                      the suite as a test binary, bin/suite.test
+#   make release-binary GOOS=… GOARCH=…   a release archive in dist/ (the release workflow)
+#   make image                            the container image, built by ko, as dist/ccconform-image.tar
 
 SHELL := bash
 .SHELLFLAGS := -o pipefail -c
@@ -14,7 +19,16 @@ GINKGO_FLAGS ?=
 SUITE_FLAGS ?=
 REPORTS ?= reports
 
-.PHONY: test conformance strict reports proof reference consumer vet fmt coverage speed
+.PHONY: test conformance strict reports proof reference consumer vet fmt coverage speed install test-binary
+
+install:
+	go install ./cmd/ccconform
+
+# A test binary built where `go tool ginkgo ./suite` does not write: that command compiles the
+# suite to suite/suite.test and deletes it after the run, so a binary left there is lost.
+test-binary:
+	mkdir -p bin
+	go tool ginkgo build -o bin/suite.test ./suite
 
 test:
 	go test ./...
@@ -39,8 +53,10 @@ REFERENCE_FLAGS ?=
 reference:
 	go run ./reference/cmd/provider $(REFERENCE_FLAGS)
 
+PROVIDER_URL ?=
+
 consumer:
-	go run ./reference/cmd/consumer
+	go run ./reference/cmd/consumer $(if $(PROVIDER_URL),--provider-url=$(PROVIDER_URL))
 
 vet:
 	go vet ./...
@@ -50,6 +66,35 @@ fmt:
 
 coverage:
 	go tool ginkgo --dry-run --no-color ./suite -- --coverage
+
+# Releases: the command for one platform (GOOS and GOARCH, as go build takes them), stamped with
+# VERSION, in an archive named as the reusable workflow downloads it; and the container image,
+# built by ko (tools/go.mod) without a Docker daemon.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GOOS ?= $(shell go env GOOS)
+GOARCH ?= $(shell go env GOARCH)
+LDFLAGS := -s -w -X github.com/ccconform/ccconform/suite.Version=$(VERSION)
+RELEASE := ccconform_$(VERSION)_$(GOOS)_$(GOARCH)
+KO := go tool -modfile=tools/go.mod ko
+KO_DOCKER_REPO ?= ko.local/ccconform
+
+.PHONY: release-binary image image-push
+
+release-binary:
+	rm -rf dist/$(RELEASE) && mkdir -p dist/$(RELEASE)
+	CGO_ENABLED=0 GOOS=$(GOOS) GOARCH=$(GOARCH) go build -trimpath -ldflags '$(LDFLAGS)' -o dist/$(RELEASE)/ ./cmd/ccconform
+	cp LICENSE README.md dist/$(RELEASE)/
+	if [ "$(GOOS)" = windows ]; then cd dist && zip -qr $(RELEASE).zip $(RELEASE); else tar -C dist -czf dist/$(RELEASE).tar.gz $(RELEASE); fi
+	rm -rf dist/$(RELEASE)
+
+image:
+	mkdir -p dist
+	KO_DOCKER_REPO=$(KO_DOCKER_REPO) GOFLAGS='-ldflags=-X=github.com/ccconform/ccconform/suite.Version=$(VERSION)' \
+		$(KO) build --bare --push=false --platform=linux/amd64 --tarball=dist/ccconform-image.tar ./cmd/ccconform
+
+image-push:
+	GOFLAGS='-ldflags=-X=github.com/ccconform/ccconform/suite.Version=$(VERSION)' \
+		$(KO) build --bare --platform=linux/amd64,linux/arm64 --tags=$(VERSION) ./cmd/ccconform
 
 # Performance, memory and robustness evidence for the reference provider.
 #   make bench                                  the shipped provider binary vs a bare net/http server

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	. "github.com/onsi/ginkgo/v2"
+
 	"github.com/ccconform/ccconform/suite/config"
 	"github.com/ccconform/ccconform/suite/judge"
 	"github.com/ccconform/ccconform/suite/wire"
@@ -195,4 +197,77 @@ func triedText() string {
 		return " (no --issuer was given)"
 	}
 	return " at " + redactor.mask(strings.Join(discovered.Tried, ", "))
+}
+
+// Helpers of the specs that read the metadata (rfc8414_*.go, rfc9700_*.go).
+
+// metadataLabels labels a metadata spec: its rows, the section labels, rfc8414 and
+// cap:metadata.
+func metadataLabels(ids ...string) Labels {
+	return append(specLabels("metadata", ids...), "rfc8414", "cap:metadata")
+}
+
+// needMetadata leaves the spec not judged without the capability, and blocks it by C-8414-3-a
+// when the capability is declared but no document was found.
+func needMetadata() {
+	GinkgoHelper()
+	needCap(config.CapMetadata)
+	if discovered.Doc == nil {
+		judge.Block("C-8414-3-a", "no metadata document was found%s", triedText())
+	}
+}
+
+// plainHTTPTarget reports whether the target is a plain http:// URL: the user chose to test
+// without TLS, so the rules that require https are not judged.
+func plainHTTPTarget() bool {
+	u, err := url.Parse(target.ProviderURL)
+	return err == nil && strings.EqualFold(u.Scheme, "http")
+}
+
+// metadataValue shows a metadata member's value for a message: a string quoted, anything else
+// by its kind. Metadata is public, but it is the provider's text, which the judge escapes.
+func metadataValue(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	if v == nil {
+		return "absent"
+	}
+	return "a JSON " + jsonKindOf(v)
+}
+
+// metadataWhere says where the metadata was read, or that there was none.
+func metadataWhere() string {
+	if discovered.Doc == nil {
+		return " (none was found)"
+	}
+	return " (" + discovered.URL + ")"
+}
+
+// metadataClientFor is a configured client that can authenticate at the token endpoint with
+// the method, and the scope to ask for (the main client asks for the scope the suite asks
+// for; a fixture client for none, getting its default); why says why there is none.
+func metadataClientFor(method string) (c *Credentials, scope, why string) {
+	main := target.Client
+	switch method {
+	case config.AuthClientSecretBasic, config.AuthClientSecretPost:
+		if main.Secret == "" || main.usesAssertion() || main.AuthMethod == config.AuthNone {
+			return nil, "", "the main client does not authenticate with a client secret, so it cannot try " + method
+		}
+		main.AuthMethod = method
+		return &main, askedScope(), ""
+	case config.AuthPrivateKeyJWT, config.AuthClientSecretJWT:
+		if main.AuthMethod == method {
+			return &main, askedScope(), ""
+		}
+		fixture := target.Clients.PrivateKeyJWT
+		if method == config.AuthClientSecretJWT {
+			fixture = target.Clients.ClientSecretJWT
+		}
+		if fixture == nil {
+			return nil, "", fmt.Sprintf("no %s client is configured (the fixture clients private_key_jwt and client_secret_jwt)", method)
+		}
+		return fixture, "", ""
+	}
+	return nil, "", "the suite does not authenticate with " + method
 }

@@ -1,7 +1,6 @@
 package suite
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/ccconform/ccconform/suite/config"
-	"github.com/ccconform/ccconform/suite/judge"
 )
 
 // RFC 8414 §2: the members of the metadata document a client-credentials client relies on,
@@ -185,40 +183,3 @@ var _ = Describe("RFC 8414 §2: authorization server metadata", func() {
 			}
 		}, SpecTimeout(target.specTimeout(2)))
 })
-
-// metadataClientFor is a configured client that can authenticate at the token endpoint with
-// the method, and the scope to ask for (the main client asks for the scope the suite asks
-// for; a fixture client for none, getting its default); why says why there is none.
-func metadataClientFor(method string) (c *Credentials, scope, why string) {
-	main := target.Client
-	switch method {
-	case config.AuthClientSecretBasic, config.AuthClientSecretPost:
-		if main.Secret == "" || main.usesAssertion() || main.AuthMethod == config.AuthNone {
-			return nil, "", "the main client does not authenticate with a client secret, so it cannot try " + method
-		}
-		main.AuthMethod = method
-		return &main, askedScope(), ""
-	case config.AuthPrivateKeyJWT, config.AuthClientSecretJWT:
-		if main.AuthMethod == method {
-			return &main, askedScope(), ""
-		}
-		fixture := target.Clients.PrivateKeyJWT
-		if method == config.AuthClientSecretJWT {
-			fixture = target.Clients.ClientSecretJWT
-		}
-		if fixture == nil {
-			return nil, "", fmt.Sprintf("no %s client is configured (the fixture clients private_key_jwt and client_secret_jwt)", method)
-		}
-		return fixture, "", ""
-	}
-	return nil, "", "the suite does not authenticate with " + method
-}
-
-// metadataSkipWithoutDoc is needMetadata for specs outside the metadata section (RFC 9700):
-// without a document they are not judged, rather than blocked.
-func metadataSkipWithoutDoc(what string) {
-	GinkgoHelper()
-	if discovered.Doc == nil {
-		judge.Skip("no metadata document was found%s, so %s cannot be read from it", triedText(), what)
-	}
-}

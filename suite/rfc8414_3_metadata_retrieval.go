@@ -1,10 +1,8 @@
 package suite
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -89,7 +87,7 @@ var _ = Describe("RFC 8414 §3: obtaining authorization server metadata", func()
 					empty = append(empty, name)
 				}
 				if _, ok := v.([]any); !ok && slices.Contains(metadataArrayMembers, name) {
-					notArrays = append(notArrays, fmt.Sprintf("%s (%s)", name, jsonKind(v)))
+					notArrays = append(notArrays, fmt.Sprintf("%s (a JSON %s)", name, jsonKindOf(v)))
 				}
 			}
 			sort.Strings(empty)
@@ -119,58 +117,4 @@ var metadataArrayMembers = []string{
 	"introspection_endpoint_auth_methods_supported", "introspection_endpoint_auth_signing_alg_values_supported",
 	"code_challenge_methods_supported", "dpop_signing_alg_values_supported",
 	"subject_types_supported", "id_token_signing_alg_values_supported", "claims_supported",
-}
-
-// metadataLabels labels a metadata spec: its rows, the section labels, rfc8414 and
-// cap:metadata.
-func metadataLabels(ids ...string) Labels {
-	return append(specLabels("metadata", ids...), "rfc8414", "cap:metadata")
-}
-
-// needMetadata leaves the spec not judged without the capability, and blocks it by C-8414-3-a
-// when the capability is declared but no document was found.
-func needMetadata() {
-	GinkgoHelper()
-	needCap(config.CapMetadata)
-	if discovered.Doc == nil {
-		judge.Block("C-8414-3-a", "no metadata document was found%s", triedText())
-	}
-}
-
-// plainHTTPTarget reports whether the target is a plain http:// URL: the user chose to test
-// without TLS, so the rules that require https are not judged.
-func plainHTTPTarget() bool {
-	u, err := url.Parse(target.ProviderURL)
-	return err == nil && strings.EqualFold(u.Scheme, "http")
-}
-
-// jsonKind names the JSON type of a decoded value.
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case float64, json.Number:
-		return "a number"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-// metadataValue shows a metadata member's value for a message: a string quoted, anything else
-// by its kind. Metadata is public, but it is the provider's text, which the judge escapes.
-func metadataValue(v any) string {
-	if s, ok := v.(string); ok {
-		return fmt.Sprintf("%q", s)
-	}
-	if v == nil {
-		return "absent"
-	}
-	return jsonKind(v)
 }

@@ -145,14 +145,6 @@ func needProfile(id string) {
 	}
 }
 
-// metadataWhere says where the metadata was read, or that there was none.
-func metadataWhere() string {
-	if discovered.Doc == nil {
-		return " (none was found)"
-	}
-	return " (" + discovered.URL + ")"
-}
-
 // bcpOrigins are the distinct https origins of the authorization server and the protected
 // resources the run uses, each as the first URL of it the run uses (a GET there reaches the
 // provider's own handler, whose answer is one the suite expects, rather than a root path that

@@ -11,14 +11,16 @@ import (
 // one entry, it fails. It needs Node.js and npm; without them the test is skipped, unless
 // CCCONFORM_REQUIRE_NODE is set (CI sets it), when it fails.
 func TestExpressProvider(t *testing.T) {
-	url := startNodeProvider(t, "express-provider")
 	list, err := filepath.Abs(filepath.Join("testdata", "express-provider", "expected-failures.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	baseline{
 		list: list,
-		args: []string{"-provider-url=" + url, "-expires-in=3600", "-ginkgo.label-filter=!slow"},
+		start: func(t *testing.T) []string {
+			url := startNodeProvider(t, "express-provider")
+			return []string{"-provider-url=" + url, "-expires-in=3600", "-ginkgo.label-filter=!slow"}
+		},
 		kept: "S2S-1",
 	}.check(t)
 }

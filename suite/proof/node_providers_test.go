@@ -81,18 +81,20 @@ func startNodeProvider(t *testing.T, name string, env ...string) string {
 type baseline struct {
 	// list is the expected-failures file.
 	list string
-	// args are the suite flags that point at the provider.
-	args []string
+	// start starts the provider and returns the suite flags that point at it.
+	start func(t *testing.T) []string
 	// kept is a row the provider passes: listed as expected to fail, it is stale.
 	kept string
-	// parallel runs the runs without one entry at the same time.
+	// parallel runs the runs without one entry at the same time, each against a provider of
+	// its own (one provider's state, such as the scenario's one resource, would be shared).
 	parallel bool
 }
 
 // check proves the baseline: with it the run passes; without any one entry the run fails, and
 // that entry's row is what failed; and an entry for a row the provider passes is stale.
 func (b baseline) check(t *testing.T) {
-	run := runSuite(t, 2*time.Minute, append(b.args, "-expected-failures="+b.list)...)
+	args := b.start(t)
+	run := runSuite(t, 2*time.Minute, append(args, "-expected-failures="+b.list)...)
 	if run.exitCode != 0 {
 		t.Fatalf("with its expected failures listed, the run failed (exit %d):\n%s", run.exitCode, describeFailures(run))
 	}
@@ -109,8 +111,10 @@ func (b baseline) check(t *testing.T) {
 	t.Run("entries", func(t *testing.T) {
 		for i, e := range entries {
 			t.Run("without "+e["id"], func(t *testing.T) {
+				args := args
 				if b.parallel {
 					t.Parallel()
+					args = b.start(t)
 				}
 				rest := append(append([]map[string]string{}, entries[:i]...), entries[i+1:]...)
 				out, _ := yaml.Marshal(rest)
@@ -118,7 +122,7 @@ func (b baseline) check(t *testing.T) {
 				if err := os.WriteFile(shorter, out, 0o600); err != nil {
 					t.Fatal(err)
 				}
-				run := runSuite(t, 2*time.Minute, append(b.args, "-expected-failures="+shorter)...)
+				run := runSuite(t, 2*time.Minute, append(args, "-expected-failures="+shorter)...)
 				if run.exitCode == 0 {
 					t.Errorf("the run passed without %s on the list", e["id"])
 				}
@@ -128,14 +132,16 @@ func (b baseline) check(t *testing.T) {
 			})
 		}
 		t.Run("an entry that no longer fails is stale", func(t *testing.T) {
+			args := args
 			if b.parallel {
 				t.Parallel()
+				args = b.start(t)
 			}
 			stale := filepath.Join(t.TempDir(), "expected-failures.yaml")
 			if err := os.WriteFile(stale, append(data, []byte("- id: "+b.kept+"\n  reason: a rule this provider keeps\n")...), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			run := runSuite(t, 2*time.Minute, append(b.args, "-expected-failures="+stale)...)
+			run := runSuite(t, 2*time.Minute, append(args, "-expected-failures="+stale)...)
 			if run.exitCode == 0 || run.outcome(b.kept) != judge.Stale || !strings.Contains(run.output, b.kept+" listed in --expected-failures") {
 				t.Errorf("a stale entry did not fail the run (exit %d):\n%s", run.exitCode, lastLines(run.output, 30))
 			}

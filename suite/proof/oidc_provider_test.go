@@ -24,14 +24,6 @@ import (
 // expected-failures file that names each rule it breaks, the run passes; without any one entry,
 // it fails. Like TestExpressProvider, it needs Node.js and npm.
 func TestOIDCProvider(t *testing.T) {
-	dir := t.TempDir()
-	cert, key := writeLoopbackCertificate(t, dir)
-	otherJWT := filepath.Join(dir, "other.jwt")
-	url := startNodeProvider(t, "oidc-provider", "TLS_CERT_FILE="+cert, "TLS_KEY_FILE="+key, "OTHER_JWT_FILE="+otherJWT)
-	other, err := os.ReadFile(otherJWT)
-	if err != nil {
-		t.Fatalf("the provider wrote no F-OTHER-JWT: %v", err)
-	}
 	target, err := filepath.Abs(filepath.Join("testdata", "oidc-provider", "target.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -41,12 +33,28 @@ func TestOIDCProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	baseline{
-		list: list,
-		args: []string{"-issuer=" + url, "-ca-file=" + cert, "-target-config=" + target,
-			"-other-jwt=" + strings.TrimSpace(string(other)), "-ginkgo.label-filter=!slow"},
+		list:     list,
+		start:    func(t *testing.T) []string { return startOIDCProvider(t, target) },
 		kept:     "S2S-1",
 		parallel: true,
 	}.check(t)
+}
+
+// startOIDCProvider starts testdata/oidc-provider with a certificate of its own and returns the
+// suite flags that point at it: its issuer alone (the suite discovers the rest), its certificate
+// authority, the target description and the F-OTHER-JWT it wrote.
+func startOIDCProvider(t *testing.T, target string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	cert, key := writeLoopbackCertificate(t, dir)
+	otherJWT := filepath.Join(dir, "other.jwt")
+	url := startNodeProvider(t, "oidc-provider", "TLS_CERT_FILE="+cert, "TLS_KEY_FILE="+key, "OTHER_JWT_FILE="+otherJWT)
+	other, err := os.ReadFile(otherJWT)
+	if err != nil {
+		t.Fatalf("the provider wrote no F-OTHER-JWT: %v", err)
+	}
+	return []string{"-issuer=" + url, "-ca-file=" + cert, "-target-config=" + target,
+		"-other-jwt=" + strings.TrimSpace(string(other)), "-ginkgo.label-filter=!slow"}
 }
 
 // writeLoopbackCertificate writes a self-signed certificate for 127.0.0.1 and its key to dir,

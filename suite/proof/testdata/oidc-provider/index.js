@@ -41,7 +41,7 @@ const clients = [
   // Fixtures of the suite (target.yaml names them).
   { ...cc, client_id: 'conformance-introspector', client_secret: 'introspector-secret', token_endpoint_auth_method: 'client_secret_basic', scope: 'read' },
   { ...cc, client_id: 'conformance-second', client_secret: 'second-secret', token_endpoint_auth_method: 'client_secret_basic', scope: 'read' },
-  { ...cc, client_id: 'conformance-pkj', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [publicJWK('pkj')] }, scope: 'read' },
+  { ...cc, client_id: 'conformance-pkj', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'RS256', jwks: { keys: [publicJWK('pkj')] }, scope: 'read' },
   { ...cc, client_id: 'conformance-pkj2', token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'RS256', jwks: { keys: [publicJWK('pkj2')] }, scope: 'read' },
   { ...cc, client_id: 'conformance-csj', client_secret: 'oidcp-csj-secret-0123456789abcdef0123456789', token_endpoint_auth_method: 'client_secret_jwt', token_endpoint_auth_signing_alg: 'HS256', scope: 'read' },
   // client_id is *VSCHAR (RFC 6749 Appendix A.1), so the special characters stay in that range.

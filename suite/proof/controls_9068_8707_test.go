@@ -45,6 +45,10 @@ func init() {
 					c["aud"] = []string{s}
 				}
 			})},
+		// RFC 9068 §2.2: for client credentials sub identifies the client; the client_id is one
+		// way, another stable per-client value is recorded, not warned about.
+		control{name: "JWT access tokens whose sub is a stable value other than the client_id", serve: serveWithResources, args: []string{jwtSections},
+			wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { c["sub"] = "client:" + c["client_id"].(string) })},
 		// RFC 9068 §4: RS256 is what both sides must support, not what the AS must use.
 		control{name: "JWT access tokens signed with PS256", serve: serveWithResources, args: []string{jwtSections, "-profile=rfc9068"},
 			wrap: reissueJWTs(everyRequest, proofPS256, func(*http.Request, map[string]any, map[string]any) {})},

@@ -127,13 +127,25 @@ func TestTargetDescriptionFile(t *testing.T) {
 		// The file names a wrong secret and a wrong URL; the flags give the right ones.
 		path := write("target.json", `{"provider_url": "http://127.0.0.1:1", "expires_in": 3600,
 			"client": {"id": "this-client-id-is-for-demo-only", "secret": "wrong"}}`)
-		args := []string{flags[0], flags[1], "-target-config=" + path, "-client-secret=this-secret-id-is-for-demo-only",
+		args := []string{flagNamed(t, flags, "-provider-url="), flagNamed(t, flags, "-ca-file="), "-target-config=" + path, "-client-secret=this-secret-id-is-for-demo-only",
 			"-ginkgo.label-filter=scenario"}
 		run := runSuite(t, 60*time.Second, args...)
 		if run.exitCode != 0 {
 			t.Errorf("exit %d:\n%s", run.exitCode, describeFailures(run))
 		}
 	})
+}
+
+// flagNamed is the flag of flags that starts with prefix.
+func flagNamed(t *testing.T, flags []string, prefix string) string {
+	t.Helper()
+	for _, f := range flags {
+		if strings.HasPrefix(f, prefix) {
+			return f
+		}
+	}
+	t.Fatalf("no %s among %v", prefix, flags)
+	return ""
 }
 
 // mayOnly are the requirement IDs whose specs only record what the provider does (MAY rows):

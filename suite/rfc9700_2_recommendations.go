@@ -85,13 +85,19 @@ var _ = Describe("RFC 9700 §2: best current practice", func() {
 
 	// §2.6 (RECOMMENDED): the authorization server publishes RFC 8414 metadata. OpenID Connect
 	// Discovery's document counts: RFC 8414 §5 recognizes it (C-8414-3-a reports where it was).
+	// A document only at the suffix appended to the issuer's path is where no client looks.
 	It("publishes authorization server metadata (RFC 8414) at the issuer's well-known URL",
 		bcpLabels("metadata", "C-9700-2.6-a"), func(ctx SpecContext) {
 			needProfile("C-9700-2.6-a")
 			if target.Issuer == "" {
 				judge.Skip("no --issuer was given, so the suite cannot tell where metadata would be")
 			}
-			row("C-9700-2.6-a").That(discovered.Doc != nil, "no metadata document was found%s", triedText())
+			r := row("C-9700-2.6-a")
+			if discovered.Appended {
+				r.That(false, "the metadata is only at %s, where no RFC 8414 client looks (C-8414-3-a)", discovered.URL)
+				return
+			}
+			r.That(discovered.Doc != nil, "no metadata document was found%s", triedText())
 		}, SpecTimeout(target.specTimeout(1)))
 
 	// §2.6 (RECOMMENDED) with BCP 195 (RFC 9325 §3.1.1): end-to-end TLS, 1.2 or later, with a

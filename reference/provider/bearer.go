@@ -100,10 +100,13 @@ func (p *Provider) protectResource(resource, requiredScope string, next http.Han
 
 // bearerCredential finds the access token of a request. The reference accepts it in the
 // Authorization header only (RFC 6750 §2.1); §2.2 (form body) and §2.3 (query) are optional,
-// and the query form leaks tokens into logs. A token in the body or query alongside a header is
-// a request that sends it more than one way (§2, §3.1: invalid_request). A body or query token
-// alone, like an Authorization header of another scheme, is a request without authentication
-// information the provider understands: 401 with a challenge and no error code (§3.1).
+// and the query form leaks tokens into logs. A query access_token is ignored altogether, as
+// OAuth 2.1 §5.1 requires of resource servers ("MUST ignore access tokens in a URI query
+// parameter"), which RFC 6750 allows, since the query method is optional: with a header, the
+// header's token is used. A token in the body alongside a header is a request that sends it more
+// than one way (§2, §3.1: invalid_request). A body or query token alone, like an Authorization
+// header of another scheme, is a request without authentication information the provider
+// understands: 401 with a challenge and no error code (§3.1).
 func bearerCredential(r *http.Request) (string, *bearerError) {
 	authz := r.Header.Values("Authorization")
 	if len(authz) > 1 {
@@ -116,8 +119,7 @@ func bearerCredential(r *http.Request) (string, *bearerError) {
 	if !strings.EqualFold(scheme, "Bearer") {
 		return "", &errNoToken
 	}
-	// Parsing the query allocates, and most requests have none.
-	if r.URL.RawQuery != "" && r.URL.Query().Has("access_token") || formHasAccessToken(r) {
+	if formHasAccessToken(r) {
 		return "", &errTwoWays
 	}
 	token := strings.TrimLeft(rest, " ")

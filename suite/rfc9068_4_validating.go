@@ -88,6 +88,35 @@ var _ = Describe("RFC 9068 §4: validating JWT access tokens", func() {
 			expectRefusedAsInvalid(res, "C-9068-4-c", "F-OTHER-JWT, a JWT that is not an access token,")
 		}, SpecTimeout(target.specTimeout(4)))
 
+	// §4 bullet 1 (MUST), the other way round: a genuine access token, typ at+jwt or
+	// application/at+jwt, is accepted (spring-security #9900 and #13185, elasticsearch #119370
+	// refused at+jwt). The provider's own JWT access token is shown at the route of the resource
+	// it was issued for. Only a refusal as invalid_token counts, and a fresh token is tried once
+	// first (a provider may revoke a client's earlier tokens when it issues a new one): a 403,
+	// say, is about the token's scope, not its type.
+	It("serves a genuine JWT access token (typ at+jwt) at the route of the resource it was issued for",
+		append(specLabels("resource", "C-9068-4-c"), "rfc9068", "cap:rs-jwt"), func(ctx SpecContext) {
+			needCap(config.CapResourceServerJWT)
+			a := jwtAccessToken(ctx)
+			if !a.claims9068() {
+				judge.Skip("the provider's JWT access tokens have typ %q, not at+jwt, so what the resource server makes of at+jwt cannot be seen", oneLine(a.typ(), 40))
+			}
+			path := a.route()
+			if path == "" {
+				judge.Skip("the target declares no protected route of the resource the token was issued for")
+			}
+			res := presentToken(ctx, path, "a genuine JWT access token", a.Raw)
+			if !rsSucceeded(res) && rsSaysInvalidToken(res) {
+				By("the genuine token was refused as invalid_token: a fresh one is shown once")
+				res = presentToken(ctx, path, "a fresh genuine JWT access token", tokenFor(ctx, a.Client, a.Scope, a.Resource).AccessToken)
+			}
+			if !rsSucceeded(res) && !rsSaysInvalidToken(res) {
+				judge.Skip("the resource server refused the genuine token with %s but not as invalid_token, which says nothing about its type", res.Status)
+			}
+			row("C-9068-4-c").That(rsSucceeded(res), "the resource server at %s refused a genuine JWT access token of typ %q as invalid_token (%s)",
+				redactor.mask(path), oneLine(a.typ(), 40), res.Status)
+		}, SpecTimeout(target.specTimeout(5)))
+
 	// §4 bullet 5 (MUST): the resource server verifies the signature with the algorithm the
 	// header names, refuses alg none, and uses only keys of the authorization server's. Each
 	// forgery of a real token (alg none; the suite's key embedded as jwk under the token's kid;

@@ -330,6 +330,13 @@ var _ = register([]fault{
 			typ, _ := h["typ"].(string)
 			return !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt")
 		})))},
+	{name: "R1's resource server refuses typ at+jwt", breaks: "C-9068-4-c", serve: serveWithResources, args: rowFilter("C-9068-4-c"),
+		wrap: editResponses(and(routeGET(provider.PathResourceOne), presentedJWT(func(h, _ map[string]any) bool { return h["typ"] == "at+jwt" })),
+			func(_ *http.Request, r *response) {
+				r.status, r.body = http.StatusUnauthorized, []byte(`{"error":"invalid_token"}`)
+				r.header.Set("WWW-Authenticate", `Bearer realm="x", error="invalid_token"`)
+				r.header.Set("Content-Type", "application/json")
+			})},
 	{name: "R1's resource server serves alg none", breaks: "C-9068-4-d", serve: serveWithResources, args: rowFilter("C-9068-4-d"),
 		wrap: servedByFault(and(routeGET(provider.PathResourceOne), presentedJWT(func(h, _ map[string]any) bool { return h["alg"] == "none" })))},
 	{name: "R1's resource server trusts a key embedded as jwk", breaks: "C-9068-4-d", serve: serveWithResources, args: rowFilter("C-9068-4-d"),

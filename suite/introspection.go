@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -259,6 +260,45 @@ func stillWorks(ctx context.Context, tok issuedToken, checks []tokenCheck) []tok
 		fates = append(fates, tokenFate{where: c.where, works: works, told: told, seen: seen})
 	}
 	return fates
+}
+
+// survivesRevocationAttempt runs attempt on a fresh token of the default client and asks the
+// checks whether the token still works; when one says it does not, it runs once more on another
+// fresh token, since a provider may keep only each client's newest token (no RFC forbids it) and
+// under ginkgo -p another process may have asked for one in between. Only a token that stops
+// working twice says anything about the attempt. It returns the last attempt's answer and what
+// the checks said; needChecks ends the spec as not judged when nothing can tell.
+func survivesRevocationAttempt(ctx context.Context, needChecks bool, attempt func(tok issuedToken) *http.Response) (*http.Response, []tokenFate) {
+	GinkgoHelper()
+	for i := 0; ; i++ {
+		tok := revocableToken(ctx, target.Client)
+		checks := tokenChecks(tok)
+		if needChecks {
+			checks = needTokenChecks(tok)
+		}
+		res := attempt(tok)
+		fates := stillWorks(ctx, tok, checks)
+		stopped := slices.ContainsFunc(fates, func(f tokenFate) bool { return f.told && !f.works })
+		if i == 1 || !stopped {
+			return res, fates
+		}
+		By("the token stopped working: another request for a token of the same client may have revoked it, so the attempt is made once more on a fresh token")
+	}
+}
+
+// introspectFreshToken introspects a fresh token of the default client as the introspector and
+// returns the token and the answer's members. A fresh token reported inactive is replaced once
+// by another, for the reason survivesRevocationAttempt gives.
+func introspectFreshToken(ctx context.Context, introspector Credentials) (issuedToken, map[string]any) {
+	GinkgoHelper()
+	tok := issueToken(ctx, target.Client, askedScope())
+	members := introspectionOf(introspect(ctx, introspector, "introspect a fresh token", tokenForm(tok.AccessToken, "")))
+	if members["active"] == false {
+		By("the fresh token was reported inactive: another request for a token of the same client may have revoked it, so a fresh one is introspected once")
+		tok = issueToken(ctx, target.Client, askedScope())
+		members = introspectionOf(introspect(ctx, introspector, "introspect a fresh token", tokenForm(tok.AccessToken, "")))
+	}
+	return tok, members
 }
 
 // revokedEverywhere reports whether every check told that the token no longer works.

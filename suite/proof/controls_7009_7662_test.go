@@ -1,11 +1,17 @@
 package proof
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
 
 	"github.com/ccconform/ccconform/reference/provider"
+	"github.com/ccconform/ccconform/suite/judge"
 )
 
 // Controls of token revocation (RFC 7009) and token introspection (RFC 7662): answers the RFCs
@@ -69,4 +75,88 @@ func init() {
 				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			})},
 	)
+}
+
+// TestRevocationFreshTokenRetry proves that the revocation and introspection specs that need a
+// token to keep working replace a token that was revoked before they looked at it, as
+// TestFreshTokenRetry does for the resource server's: against a provider that keeps only each
+// client's newest token, a spec on another process of ginkgo -p may get a token of the default
+// client at any moment. The interleaving is simulated: every fifth token issued to the default
+// client (the second, the seventh, …) is superseded at once, at the resources and at
+// introspection alike. The two sections' specs must still pass strict.
+func TestRevocationFreshTokenRetry(t *testing.T) {
+	var refused atomic.Int64
+	wrap := tiNewestTokenOnly(func(client string, n int) bool { return client == provider.DemoClientID && n%5 == 2 }, &refused)
+	args := append(append(serveTLS(t, referenceHandler(t, wrap)), "-strict"), faultArgs...)
+	args = append(args, "-ginkgo.label-filter=/^rfc7009:|^rfc7662:/", "-revocation-window=2s")
+	run := runSuite(t, runTimeout, args...)
+	if run.exitCode != 0 {
+		t.Fatalf("the suite failed a provider whose tokens another process's request revoked (exit %d):\n%s%s", run.exitCode,
+			describeRows(run.rows(judge.Failed, judge.Warned, judge.Stale)), describeFailures(run))
+	}
+	if len(run.rows(judge.Passed)) == 0 {
+		t.Fatalf("no row passed:\n%s", run.output)
+	}
+	if refused.Load() == 0 {
+		t.Fatal("no superseded token was shown, so the retry was not exercised")
+	}
+	t.Logf("%d superseded tokens were refused or reported inactive", refused.Load())
+}
+
+// tiNewestTokenOnly is rsNewestTokenOnly at introspection too: a token issued to a client
+// before its newest one is refused at the resources (401 invalid_token) and reported inactive
+// to an authenticated caller of introspection. supersede and refused are as rsNewestTokenOnly's.
+func tiNewestTokenOnly(supersede func(client string, n int) bool, refused *atomic.Int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		var mu sync.Mutex
+		newest := map[string]string{} // client id → its newest token
+		owner := map[string]string{}  // token → client id
+		issued := map[string]int{}    // client id → tokens issued
+		stale := func(tok string) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			id, known := owner[tok]
+			return known && newest[id] != tok
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case tokenPOST(r):
+				id, ok := basicClientID(r)
+				if !ok {
+					id = formOf(r).Get("client_id")
+				}
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				var body struct {
+					AccessToken string `json:"access_token"`
+				}
+				if rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &body) == nil && body.AccessToken != "" {
+					mu.Lock()
+					issued[id]++
+					owner[body.AccessToken], newest[id] = id, body.AccessToken
+					if supersede(id, issued[id]) {
+						newest[id] = ""
+					}
+					mu.Unlock()
+				}
+				res := &response{status: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}
+				res.write(w)
+				return
+			case tiPOST(r) && !rvUnauthenticated(r) && stale(formOf(r).Get("token")):
+				refused.Add(1)
+				(&response{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"no-store"}},
+					body: []byte(`{"active":false}`)}).write(w)
+				return
+			case protected(r):
+				if tok, _ := rsBearerToken(r); stale(tok) {
+					refused.Add(1)
+					(&response{status: http.StatusUnauthorized, header: http.Header{"Content-Type": {"application/json"},
+						"Www-Authenticate": {`Bearer realm="ccconform", error="invalid_token"`}},
+						body: []byte(`{"error":"invalid_token"}`)}).write(w)
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }

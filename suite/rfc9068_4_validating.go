@@ -44,7 +44,11 @@ var _ = Describe("RFC 9068 §4: validating JWT access tokens", func() {
 				oidc, _ := discoveryDocument(ctx, openIDConfigurationURL(target.Issuer))
 				if oauth != nil && oidc != nil {
 					for _, member := range []string{"issuer", "jwks_uri"} {
-						j.That(jsonEqual(oauth[member], oidc[member]), "the RFC 8414 metadata and the OpenID Connect discovery document differ in %s", member)
+						x, inOAuth := oauth[member]
+						y, inOIDC := oidc[member]
+						if inOAuth && inOIDC {
+							j.That(jsonEqual(x, y), "the RFC 8414 metadata and the OpenID Connect discovery document differ in %s", member)
+						}
 					}
 				}
 				published := oauth

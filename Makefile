@@ -11,6 +11,7 @@
 #   make test-binary                      the suite as a test binary, bin/suite.test
 #   make release-binary GOOS=… GOARCH=…   a release archive in dist/ (the release workflow)
 #   make image                            the container image, built by ko, as dist/ccconform-image.tar
+#   make image-check                      … where no registry can be reached, and its command run
 
 SHELL := bash
 .SHELLFLAGS := -o pipefail -c
@@ -22,7 +23,7 @@ REPORTS ?= reports
 .PHONY: test conformance strict reports proof reference consumer vet fmt coverage speed install test-binary
 
 install:
-	go install ./cmd/ccconform
+	go install -buildvcs=auto ./cmd/ccconform
 
 # A test binary built where `go tool ginkgo ./suite` does not write: that command compiles the
 # suite to suite/suite.test and deletes it after the run, so a binary left there is lost.
@@ -76,9 +77,9 @@ GOARCH ?= $(shell go env GOARCH)
 LDFLAGS := -s -w -X github.com/ccconform/ccconform/suite.Version=$(VERSION)
 RELEASE := ccconform_$(VERSION)_$(GOOS)_$(GOARCH)
 KO := go tool -modfile=tools/go.mod ko
-KO_DOCKER_REPO ?= ko.local/ccconform
+KO_DOCKER_REPO ?= ghcr.io/ccconform/ccconform
 
-.PHONY: release-binary image image-push
+.PHONY: release-binary image image-push image-check
 
 release-binary:
 	rm -rf dist/$(RELEASE) && mkdir -p dist/$(RELEASE)
@@ -91,6 +92,10 @@ image:
 	mkdir -p dist
 	KO_DOCKER_REPO=$(KO_DOCKER_REPO) GOFLAGS='-ldflags=-X=github.com/ccconform/ccconform/suite.Version=$(VERSION)' \
 		$(KO) build --bare --push=false --platform=linux/amd64 --tarball=dist/ccconform-image.tar ./cmd/ccconform
+
+# The image built offline, from a throwaway local registry's empty base, and its command run.
+image-check:
+	tools/image-check.sh
 
 image-push:
 	GOFLAGS='-ldflags=-X=github.com/ccconform/ccconform/suite.Version=$(VERSION)' \

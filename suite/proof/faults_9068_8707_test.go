@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,11 +21,12 @@ import (
 )
 
 // Faults of RFC 9068 (JWT access tokens) and RFC 8707 (resource indicators), and of RFC 9700
-// §2.3's audience rows. The reference issues JWTs only for a resource, so every run here is
-// served by serveWithResources, which gives the suite F-RES (R1 and R2 at this server's own
-// URL), F-OTHER-JWT and the capabilities rs-jwt and resource-indicators. A fault changes the
-// tokens the reference issues (re-encoded, or re-signed by the proof's own key, which it then
-// publishes at /jwks in place of the reference's), or the answers of its resource servers.
+// §2.3's audience rows. The reference issues JWTs only for a resource, so these runs need F-RES
+// (R1 and R2, which the harness's copy of reference/target.yaml names at the served URL, with
+// the capabilities rs-jwt and resource-indicators); serveWithOtherJWT adds F-OTHER-JWT. A fault
+// changes the tokens the reference issues (re-encoded, or re-signed by the proof's own key,
+// which it then publishes at /jwks in place of the reference's), or the answers of its resource
+// servers.
 
 // The proof's signing key, which stands in for the reference's when a fault or a control
 // re-signs a token, and signs F-OTHER-JWT.
@@ -48,37 +47,23 @@ func proofJWKS() []byte {
 	return b
 }
 
-// serveWithResources serves h over TLS and returns the suite flags that point at it, with F-RES
-// (R1 and R2, the reference's /rs/one and /rs/two at this URL), F-OTHER-JWT (a JWT signed by the
-// proof's key, typ JWT: the reference refuses it, for its signature) and the capabilities the
-// reference has but cannot advertise (rs-jwt, resource-indicators).
-func serveWithResources(t *testing.T, h http.Handler) []string {
+// serveWithOtherJWT serves h as serveTLS does (the reference's F-RES, R1 and R2 at this URL,
+// and the capabilities it cannot advertise come with the copy of reference/target.yaml) and adds
+// F-OTHER-JWT: a JWT signed by the proof's key, typ JWT. The harness builds the reference, so the
+// proof cannot have it sign one; the reference refuses this one for its signature, and the
+// faults of C-9068-4-c serve it.
+func serveWithOtherJWT(t *testing.T, h http.Handler) []string {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ErrorLog = quietLog
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	flags := targetFlags(t, srv.URL, srv.Certificate())
-	ref := referenceTarget(t)
-	data, err := os.ReadFile(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The copy names this server's resources; its key files stay where the original's are.
-	text := strings.ReplaceAll(string(data), "http://localhost:8080", srv.URL)
-	text = strings.ReplaceAll(text, "private_key_file: ", "private_key_file: "+filepath.Dir(ref)+"/")
-	description := filepath.Join(t.TempDir(), "target.yaml")
-	if err := os.WriteFile(description, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for i, f := range flags {
-		if strings.HasPrefix(f, "-target-config=") {
-			flags[i] = "-target-config=" + description
+	flags := serveTLS(t, h)
+	issuer := ""
+	for _, f := range flags {
+		if v, ok := strings.CutPrefix(f, "-issuer="); ok {
+			issuer = v
 		}
 	}
-	other := signProof(map[string]any{"alg": "RS256", "typ": "JWT"}, map[string]any{"iss": srv.URL, "sub": "conformance-user",
+	other := signProof(map[string]any{"alg": "RS256", "typ": "JWT"}, map[string]any{"iss": issuer, "sub": "conformance-user",
 		"aud": provider.DemoClientID, "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()}, jose.RS256)
-	return append(flags, "-capabilities=rs-jwt resource-indicators", "-other-jwt="+other)
+	return append(flags, "-other-jwt="+other)
 }
 
 // splitJWT decodes a compact JWS: its header and claims, and its signature segment.
@@ -267,43 +252,43 @@ func rowFilter(id string, more ...string) []string {
 
 var _ = register([]fault{
 	// RFC 9068 §2.1: signed, typed.
-	{name: "JWT access tokens with alg none and no signature", breaks: "C-9068-2.1-a", serve: serveWithResources, args: rowFilter("C-9068-2.1-a"),
+	{name: "JWT access tokens with alg none and no signature", breaks: "C-9068-2.1-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.1-a"),
 		wrap: reissueJWTs(everyRequest, noSignature, func(*http.Request, map[string]any, map[string]any) {})},
-	{name: "JWT access tokens signed by a key jwks_uri does not publish", breaks: "C-9068-2.1-a", serve: serveWithResources, args: rowFilter("C-9068-2.1-a"),
+	{name: "JWT access tokens signed by a key jwks_uri does not publish", breaks: "C-9068-2.1-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.1-a"),
 		wrap: reissueJWTs(everyRequest, foreignRS256, func(_ *http.Request, h, _ map[string]any) { h["kid"] = "" })},
-	{name: "JWT access tokens typed JWT, under profile rfc9068", breaks: "C-9068-2.1-b", serve: serveWithResources, args: rowFilter("C-9068-2.1-b", "-profile=rfc9068"),
+	{name: "JWT access tokens typed JWT, under profile rfc9068", breaks: "C-9068-2.1-b", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.1-b", "-profile=rfc9068"),
 		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, h, _ map[string]any) { h["typ"] = "JWT" })},
 
 	// §2.2: the claims.
-	{name: "JWT access tokens without jti", breaks: "C-9068-2.2-a", serve: serveWithResources, args: rowFilter("C-9068-2.2-a"),
+	{name: "JWT access tokens without jti", breaks: "C-9068-2.2-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2-a"),
 		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { delete(c, "jti") })},
 	// Outside profile rfc9068 a JWT that does not claim RFC 9068 is held to it only as a warning.
-	{name: "JWT access tokens typed JWT and without jti, in the default profile", breaks: "C-9068-2.2-a", soft: true, serve: serveWithResources,
+	{name: "JWT access tokens typed JWT and without jti, in the default profile", breaks: "C-9068-2.2-a", soft: true, serve: serveWithOtherJWT,
 		args: rowFilter("C-9068-2.2-a"), wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, h, c map[string]any) {
 			h["typ"] = "JWT"
 			delete(c, "jti")
 		})},
-	{name: "JWT access tokens whose iss has a trailing slash", breaks: "C-9068-2.2-a", serve: serveWithResources, args: rowFilter("C-9068-2.2-a"),
+	{name: "JWT access tokens whose iss has a trailing slash", breaks: "C-9068-2.2-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2-a"),
 		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { c["iss"] = c["iss"].(string) + "/" })},
-	{name: "JWT access tokens that all have the same jti", breaks: "C-9068-2.2-a", serve: serveWithResources, args: rowFilter("C-9068-2.2-a"),
+	{name: "JWT access tokens that all have the same jti", breaks: "C-9068-2.2-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2-a"),
 		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { c["jti"] = "always-the-same" })},
-	{name: "JWT access tokens with a new sub each time", breaks: "C-9068-2.2-b", soft: true, serve: serveWithResources, args: rowFilter("C-9068-2.2-b"),
+	{name: "JWT access tokens with a new sub each time", breaks: "C-9068-2.2-b", soft: true, serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2-b"),
 		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { c["sub"] = rand.Text() })},
-	{name: "JWT access tokens naming another client in client_id", breaks: "C-9068-2.2-c", serve: serveWithResources, args: rowFilter("C-9068-2.2-c"),
+	{name: "JWT access tokens naming another client in client_id", breaks: "C-9068-2.2-c", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2-c"),
 		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { c["client_id"] = "conformance-second" })},
-	{name: "JWT access tokens with the scope claim as an array", breaks: "C-9068-2.2.3-a", soft: true, serve: serveWithResources, args: rowFilter("C-9068-2.2.3-a"),
+	{name: "JWT access tokens with the scope claim as an array", breaks: "C-9068-2.2.3-a", soft: true, serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2.3-a"),
 		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { c["scope"] = strings.Fields(c["scope"].(string)) })},
 
 	// §3, §4 ¶1–2, §5: audience, algorithm, keys.
-	{name: "JWT access tokens without aud", breaks: "C-9068-3-a", serve: serveWithResources, args: rowFilter("C-9068-3-a"),
+	{name: "JWT access tokens without aud", breaks: "C-9068-3-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-3-a"),
 		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { delete(c, "aud") })},
-	{name: "JWT access tokens MACed with HS256", breaks: "C-9068-4-a", soft: true, serve: serveWithResources, args: rowFilter("C-9068-4-a"),
+	{name: "JWT access tokens MACed with HS256", breaks: "C-9068-4-a", soft: true, serve: serveWithOtherJWT, args: rowFilter("C-9068-4-a"),
 		wrap: reissueJWTs(everyRequest, proofHS256, func(*http.Request, map[string]any, map[string]any) {})},
-	{name: "the JWK set lacks the access token's kid", breaks: "C-9068-4-b", serve: serveWithResources, args: rowFilter("C-9068-4-b"),
+	{name: "the JWK set lacks the access token's kid", breaks: "C-9068-4-b", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-b"),
 		wrap: editResponses(at(http.MethodGet, provider.PathJWKS), func(_ *http.Request, r *response) {
 			r.body = bytes.ReplaceAll(r.body, []byte(`"kid":"`), []byte(`"kid":"renamed-`))
 		})},
-	{name: "OpenID Connect discovery names another jwks_uri than the RFC 8414 metadata", breaks: "C-9068-4-b", serve: serveWithResources, args: rowFilter("C-9068-4-b"),
+	{name: "OpenID Connect discovery names another jwks_uri than the RFC 8414 metadata", breaks: "C-9068-4-b", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-b"),
 		wrap: func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path != "/.well-known/openid-configuration" {
@@ -319,33 +304,33 @@ var _ = register([]fault{
 				res.write(w)
 			})
 		}},
-	{name: "a token for R1 names R2 in aud too", breaks: "C-9068-5-a", serve: serveWithResources, args: rowFilter("C-9068-5-a"),
+	{name: "a token for R1 names R2 in aud too", breaks: "C-9068-5-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-5-a"),
 		wrap: reissueJWTs(askedR1, proofRS256, func(r *http.Request, _, c map[string]any) {
 			c["aud"] = []string{provider.ResourceOne(resourceIssuer(r)), provider.ResourceTwo(resourceIssuer(r))}
 		})},
 
 	// §4: the resource server.
-	{name: "the read route serves a JWT that is not an access token", breaks: "C-9068-4-c", serve: serveWithResources, args: rowFilter("C-9068-4-c"),
+	{name: "the read route serves a JWT that is not an access token", breaks: "C-9068-4-c", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-c"),
 		wrap: servedByFault(and(readGET, presentedJWT(func(h, _ map[string]any) bool {
 			typ, _ := h["typ"].(string)
 			return !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt")
 		})))},
-	{name: "R1's resource server refuses typ at+jwt", breaks: "C-9068-4-c", serve: serveWithResources, args: rowFilter("C-9068-4-c"),
+	{name: "R1's resource server refuses typ at+jwt", breaks: "C-9068-4-c", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-c"),
 		wrap: editResponses(and(routeGET(provider.PathResourceOne), presentedJWT(func(h, _ map[string]any) bool { return h["typ"] == "at+jwt" })),
 			func(_ *http.Request, r *response) {
 				r.status, r.body = http.StatusUnauthorized, []byte(`{"error":"invalid_token"}`)
 				r.header.Set("WWW-Authenticate", `Bearer realm="x", error="invalid_token"`)
 				r.header.Set("Content-Type", "application/json")
 			})},
-	{name: "R1's resource server serves alg none", breaks: "C-9068-4-d", serve: serveWithResources, args: rowFilter("C-9068-4-d"),
+	{name: "R1's resource server serves alg none", breaks: "C-9068-4-d", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-d"),
 		wrap: servedByFault(and(routeGET(provider.PathResourceOne), presentedJWT(func(h, _ map[string]any) bool { return h["alg"] == "none" })))},
-	{name: "R1's resource server trusts a key embedded as jwk", breaks: "C-9068-4-d", serve: serveWithResources, args: rowFilter("C-9068-4-d"),
+	{name: "R1's resource server trusts a key embedded as jwk", breaks: "C-9068-4-d", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-d"),
 		wrap: servedByFault(and(routeGET(provider.PathResourceOne), presentedJWT(func(h, _ map[string]any) bool { return h["jwk"] != nil })))},
-	{name: "R1's resource server takes HS256 keyed with the public key", breaks: "C-9068-4-d", serve: serveWithResources, args: rowFilter("C-9068-4-d"),
+	{name: "R1's resource server takes HS256 keyed with the public key", breaks: "C-9068-4-d", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-d"),
 		wrap: servedByFault(and(routeGET(provider.PathResourceOne), presentedJWT(func(h, _ map[string]any) bool { return h["alg"] == "HS256" })))},
-	{name: "R1's resource server does not check the signature", breaks: "C-9068-4-d", serve: serveWithResources, args: rowFilter("C-9068-4-d"),
+	{name: "R1's resource server does not check the signature", breaks: "C-9068-4-d", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-d"),
 		wrap: servedByFault(and(routeGET(provider.PathResourceOne), presentedJWT(func(h, _ map[string]any) bool { return h["alg"] == "RS256" && h["jwk"] == nil })))},
-	{name: "R1's resource server takes a token for R2", breaks: "C-9068-4-e", serve: serveWithResources, args: rowFilter("C-9068-4-e"),
+	{name: "R1's resource server takes a token for R2", breaks: "C-9068-4-e", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-e"),
 		wrap: func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				servedByFault(and(routeGET(provider.PathResourceOne), presentedJWT(func(_, c map[string]any) bool {
@@ -355,7 +340,7 @@ var _ = register([]fault{
 		}},
 	// The short-lived client's token comes with an exp six minutes past, which only a resource
 	// server that ignores exp (or allows more than the checklist's five minutes) serves.
-	{name: "R1's resource server serves a token six minutes after its exp", breaks: "C-9068-4-f", serve: serveWithResources, args: rowFilter("C-9068-4-f"),
+	{name: "R1's resource server serves a token six minutes after its exp", breaks: "C-9068-4-f", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-f"),
 		wrap: func(next http.Handler) http.Handler {
 			shortLived := func(r *http.Request) bool { id, _ := basicClientID(r); return id == provider.FixtureShortLived.ID }
 			expired := reissueJWTs(shortLived, keepSignature, func(_ *http.Request, _, c map[string]any) {
@@ -365,17 +350,17 @@ var _ = register([]fault{
 				return c["client_id"] == provider.FixtureShortLived.ID
 			})))(expired(next))
 		}},
-	{name: "R1's resource server refuses a forged token with 403", breaks: "C-9068-4-g", serve: serveWithResources, args: rowFilter("C-9068-4-g"),
+	{name: "R1's resource server refuses a forged token with 403", breaks: "C-9068-4-g", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-g"),
 		wrap: editResponses(and(routeGET(provider.PathResourceOne), presentedJWT(func(h, _ map[string]any) bool { return h["alg"] == "none" })),
 			when(http.StatusUnauthorized, setStatus(http.StatusForbidden)))},
-	{name: "R1's resource server refuses a forged token without an error code", breaks: "C-9068-4-g", serve: serveWithResources, args: rowFilter("C-9068-4-g"),
+	{name: "R1's resource server refuses a forged token without an error code", breaks: "C-9068-4-g", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-g"),
 		wrap: editResponses(and(routeGET(provider.PathResourceOne), presentedJWT(func(h, _ map[string]any) bool { return h["jwk"] != nil })),
 			setHeader("WWW-Authenticate", `Bearer realm="x"`))},
 
 	// RFC 8707 §2: the resource parameter.
-	{name: "a token for R1 names only the client in aud", breaks: "C-8707-2-a", soft: true, serve: serveWithResources, args: rowFilter("C-8707-2-a"),
+	{name: "a token for R1 names only the client in aud", breaks: "C-8707-2-a", soft: true, serve: serveWithOtherJWT, args: rowFilter("C-8707-2-a"),
 		wrap: reissueJWTs(askedR1, keepSignature, func(_ *http.Request, _, c map[string]any) { c["aud"] = provider.DemoClientID })},
-	{name: "a relative or fragment resource is ignored", breaks: "C-8707-2-b", serve: serveWithResources, args: rowFilter("C-8707-2-b"),
+	{name: "a relative or fragment resource is ignored", breaks: "C-8707-2-b", serve: serveWithOtherJWT, args: rowFilter("C-8707-2-b"),
 		wrap: editRequests(tokenPOST, func(r *http.Request) {
 			f := formOf(r)
 			for _, v := range f["resource"] {
@@ -386,13 +371,13 @@ var _ = register([]fault{
 				}
 			}
 		})},
-	{name: "a malformed resource is invalid_request, not invalid_target", breaks: "C-8707-2-b", soft: true, serve: serveWithResources, args: rowFilter("C-8707-2-b"),
+	{name: "a malformed resource is invalid_request, not invalid_target", breaks: "C-8707-2-b", soft: true, serve: serveWithOtherJWT, args: rowFilter("C-8707-2-b"),
 		wrap: editResponses(tokenPOST, when(http.StatusBadRequest, func(r *http.Request, res *response) {
 			if res.object()["error"] == "invalid_target" {
 				setMember("error", "invalid_request")(r, res)
 			}
 		}))},
-	{name: "an unknown resource reaches aud", breaks: "C-8707-2-c", serve: serveWithResources, args: rowFilter("C-8707-2-c"),
+	{name: "an unknown resource reaches aud", breaks: "C-8707-2-c", serve: serveWithOtherJWT, args: rowFilter("C-8707-2-c"),
 		wrap: func(next http.Handler) http.Handler {
 			unknown := askedResource(func(_ *http.Request, rs []string) bool {
 				return slices.ContainsFunc(rs, func(s string) bool { return strings.Contains(s, ".invalid/") })
@@ -409,16 +394,16 @@ var _ = register([]fault{
 				setForm(r, f)
 			})(next))
 		}},
-	{name: "a repeated resource is refused as invalid_request", breaks: "C-8707-2-d", serve: serveWithResources, args: rowFilter("C-8707-2-d"),
+	{name: "a repeated resource is refused as invalid_request", breaks: "C-8707-2-d", serve: serveWithOtherJWT, args: rowFilter("C-8707-2-d"),
 		wrap: answer(askedResource(func(_ *http.Request, rs []string) bool { return len(rs) > 1 }), http.StatusBadRequest, "application/json",
 			`{"error":"invalid_request","error_description":"duplicate parameter: resource"}`)},
 
 	// RFC 8707 §3 and RFC 9700 §2.3: audience restriction.
-	{name: "R2's resource server takes a token for R1", breaks: "C-8707-3-a", serve: serveWithResources, args: rowFilter("C-8707-3-a"),
+	{name: "R2's resource server takes a token for R1", breaks: "C-8707-3-a", serve: serveWithOtherJWT, args: rowFilter("C-8707-3-a"),
 		wrap: takesR1AtR2},
-	{name: "R2's resource server takes a token for R1, under profile bcp", breaks: "C-9700-2.3-b", serve: serveWithResources, args: rowFilter("C-9700-2.3-b", "-profile=bcp"),
+	{name: "R2's resource server takes a token for R1, under profile bcp", breaks: "C-9700-2.3-b", serve: serveWithOtherJWT, args: rowFilter("C-9700-2.3-b", "-profile=bcp"),
 		wrap: takesR1AtR2},
-	{name: "tokens asked for R1 name only the client, under profile bcp", breaks: "C-9700-2.3-a", soft: true, serve: serveWithResources, args: rowFilter("C-9700-2.3-a", "-profile=bcp"),
+	{name: "tokens asked for R1 name only the client, under profile bcp", breaks: "C-9700-2.3-a", soft: true, serve: serveWithOtherJWT, args: rowFilter("C-9700-2.3-a", "-profile=bcp"),
 		wrap: reissueJWTs(askedR1, keepSignature, func(_ *http.Request, _, c map[string]any) { c["aud"] = provider.DemoClientID })},
 })
 

@@ -3,12 +3,17 @@ package suite
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/ccconform/ccconform/suite/config"
+	"github.com/ccconform/ccconform/suite/judge"
 )
 
 // RFC 7662 §2.2: the introspection response, as the authorised introspecting client gets it
@@ -47,6 +52,37 @@ var _ = Describe("RFC 7662 §2.2: the introspection response", func() {
 			members := introspectionOf(res)
 			row("C-7662-2.2-c").Expect(members["active"]).To(BeFalse(), "the introspection of a made-up token")
 		}, SpecTimeout(target.specTimeout(1)))
+
+	// The same for a token the provider revoked (RFC 7009), once introspection no longer says
+	// it is active; a provider that does not revoke it is C-7009-2-b's finding.
+	It("answers the introspection of a token it revoked with 200 and active: false, not an error",
+		append(labels("C-7662-2.2-c"), "cap:revocation"), func(ctx SpecContext) {
+			introspector := needIntrospector()
+			needCap(config.CapRevocation)
+			tok := revocableToken(ctx, target.Client)
+			if res := revoke(ctx, target.Client, "revoke a fresh token", tokenForm(tok.AccessToken, "")); res.StatusCode != http.StatusOK {
+				judge.Block("C-7009-2-b", "the provider did not revoke the access token: %s", res.Status)
+			}
+			By(fmt.Sprintf("introspecting the revoked token until it is not active, for up to %s", target.RevocationWindow))
+			deadline := time.Now().Add(target.RevocationWindow)
+			var res *http.Response
+			for {
+				res = introspect(ctx, introspector, "introspect the revoked token", tokenForm(tok.AccessToken, ""))
+				if objectOf(res).members["active"] != true || time.Now().After(deadline) {
+					break
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(250 * time.Millisecond):
+				}
+			}
+			row("C-7662-2.2-c").Require(res.StatusCode).To(Equal(200), "a revoked token is no error (RFC 7662 §2.3), but it got %s", res.Status)
+			members := introspectionOf(res)
+			if members["active"] == true {
+				judge.Block("C-7009-2-b", "the revoked token is still active at introspection %s after its revocation", target.RevocationWindow)
+			}
+			row("C-7662-2.2-c").Expect(members["active"]).To(BeFalse(), "the introspection of a revoked token")
+		}, SpecTimeout(revocationSpecTimeout(1)))
 
 	// §2.2 and §4 (SHOULD NOT): the answer for an inactive token carries nothing but active,
 	// not even why it is inactive, so as not to disclose the server's state (Inferno PR #111).

@@ -2,8 +2,10 @@ package proof
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/ccconform/ccconform/reference/provider"
 	"github.com/ccconform/ccconform/suite/httpauth"
@@ -160,6 +162,8 @@ var _ = register([]fault{
 		wrap: answer(and(tiPOST, rvFormToken(rvMadeUp)), http.StatusBadRequest, "application/json", `{"error":"invalid_token"}`)},
 	{name: "introspection reports an unknown token active", breaks: "C-7662-2.2-c", args: rvArgs("C-7662-2.2-c"),
 		wrap: answer(and(tiPOST, rvFormToken(rvMadeUp)), http.StatusOK, "application/json", `{"active":true}`)},
+	{name: "introspection of a revoked token is 400 invalid_token", breaks: "C-7662-2.2-c", args: rvArgs("C-7662-2.2-c"),
+		wrap: tiRevokedTokenError},
 	{name: "introspection says why a token is inactive", breaks: "C-7662-2.2-d", soft: true, args: rvArgs("C-7662-2.2-d"),
 		wrap: editResponses(tiPOST, func(req *http.Request, r *response) {
 			if tiInactive(r) {
@@ -191,4 +195,37 @@ var _ = register([]fault{
 func init() {
 	mayOnly["C-7662-2.2-f"] = "client_id and scope are optional in an introspection response; the spec records whether they agree with the token"
 	mayOnly["C-7662-4-b"] = "a server may refuse GET at introspection; the spec records whether it does"
+}
+
+// tiRevokedTokenError answers the introspection of a token that was revoked with 400
+// invalid_token: it remembers the tokens of the revocation requests the reference answered 200.
+func tiRevokedTokenError(next http.Handler) http.Handler {
+	var mu sync.Mutex
+	revoked := map[string]bool{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case rvPOST(r):
+			token := formOf(r).Get("token")
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			if rec.Code == http.StatusOK {
+				mu.Lock()
+				revoked[token] = true
+				mu.Unlock()
+			}
+			(&response{status: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}).write(w)
+			return
+		case tiPOST(r):
+			mu.Lock()
+			isRevoked := revoked[formOf(r).Get("token")]
+			mu.Unlock()
+			if isRevoked {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"error":"invalid_token","error_description":"the token was revoked"}`))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

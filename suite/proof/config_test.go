@@ -23,7 +23,7 @@ func TestBadConfigurationFailsFast(t *testing.T) {
 	}{
 		{"a URL without a scheme", `--provider-url "localhost:8080" is not an absolute http:// or https:// URL`, []string{"-provider-url=localhost:8080"}},
 		{"a URL with a fragment", "has a query or fragment", []string{"-provider-url=http://localhost:8080/#x"}},
-		{"a path without a slash", `--token-path "token" must start with /`, []string{"-provider-url=http://" + closed, "-token-path=token"}},
+		{"a path without a slash", `--token-path "token" is neither a path starting with / nor an absolute http:// or https:// URL`, []string{"-provider-url=http://" + closed, "-token-path=token"}},
 		{"a zero timeout", "--request-timeout must be positive", []string{"-provider-url=http://" + closed, "-request-timeout=0s"}},
 		{"nothing listens", "cannot reach the provider at http://" + closed + ": the connection was refused", []string{"-provider-url=http://" + closed}},
 		{"an unknown host", "was not found", []string{"-provider-url=http://no-such-host.invalid"}},

@@ -60,6 +60,12 @@ var _ = ReportAfterSuite("ccconform summary", func(r Report) {
 	if !t.Judged() && r.SpecialSuiteFailureReasons == nil {
 		Fail("ccconform: no requirement was judged, so nothing was tested: check --label-filter, the paths and the fixtures")
 	}
+	// The table is the verdict: a failed row fails the run even if no spec ended failed (the
+	// engine fails such specs itself; this is the backstop that keeps the exit code and the
+	// reports in agreement).
+	if t.Counts[string(judge.Failed)] > 0 && r.SuiteSucceeded {
+		Fail(fmt.Sprintf("ccconform: %d requirement rows failed (see the summary)", t.Counts[string(judge.Failed)]))
+	}
 	if len(t.Stale) > 0 {
 		Fail(fmt.Sprintf("ccconform: %s listed in --expected-failures %s no longer fail: remove them from the list",
 			strings.Join(t.Stale, ", "), expectedFailuresFile))

@@ -97,15 +97,11 @@ func finishSpec() {
 	if rec == nil {
 		return
 	}
-	var failing []string
-	needTranscript := false
+	failing := failingJudgments(rec)
+	needTranscript := len(failing) > 0
 	for _, j := range rec.Judgments {
-		if j.Held || j.Observation || j.Cannot {
-			continue
-		}
-		needTranscript = true
-		if _, listed := Current().Expected[j.Row]; !listed && j.Grade == registry.Fail.String() {
-			failing = append(failing, j.Message)
+		if !j.Held && !j.Observation && !j.Cannot {
+			needTranscript = true
 		}
 	}
 	if ginkgo.CurrentSpecReport().Failed() {
@@ -273,8 +269,33 @@ func stop(reason string) {
 	if current != nil && current.Reason == "" {
 		current.Reason = reason
 	}
+	var failing []string
+	if current != nil {
+		failing = failingJudgments(current)
+	}
 	currentMu.Unlock()
+	// A spec that already failed a row graded fail ends failed, not skipped: a skip would hide
+	// that failure from Ginkgo's verdict (a Fail in AfterEach does not turn a skipped spec into
+	// a failed one).
+	if len(failing) > 0 {
+		ginkgo.Fail(strings.Join(failing, "\n\n"))
+	}
 	ginkgo.Skip(reason)
+}
+
+// failingJudgments are the messages of the record's failed judgments that fail the run: graded
+// fail and not listed in --expected-failures.
+func failingJudgments(rec *SpecRecord) []string {
+	var failing []string
+	for _, j := range rec.Judgments {
+		if j.Held || j.Observation || j.Cannot {
+			continue
+		}
+		if _, listed := Current().Expected[j.Row]; !listed && j.Grade == registry.Fail.String() {
+			failing = append(failing, j.Message)
+		}
+	}
+	return failing
 }
 
 // Block ends the spec, not judging its rows, because the row id (another spec's) does not hold

@@ -15,7 +15,7 @@ var _ = Install()
 
 var _ = ginkgo.Describe("the engine", func() {
 	ginkgo.It("keeps a failure when a later warning stops the spec", ginkgo.Label("C-6749-5.1-a", "C-6749-5.1-h"), func() {
-		Row("C-6749-5.1-a").That(false, "the status was 201")                    // graded fail: the spec goes on
+		Row("C-6749-5.1-a").That(false, "the status was 201")                     // graded fail: the spec goes on
 		Row("C-6749-5.1-h").RequireThat(false, "no Pragma, and nothing after it") // graded warn: the spec stops
 	})
 })

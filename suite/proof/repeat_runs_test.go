@@ -1,12 +1,12 @@
-package proof_test
+package proof
 
 // The compiled suite, run ten times back to back against one reference provider started by
 // hand, passes every time: the provider's brute-force protection slows the address that guesses
 // (here the suite's own, for its throwaway client) and never locks out the suite's main client,
 // so a user who reruns the suite is not refused.
 //
-// It is an external test package on purpose: it needs nothing from package proof but the
-// directory, and shares no name with it.
+// It starts the reference's own command, not the harness's in-process reference; it shares only
+// referenceTargetAt with the harness.
 
 import (
 	"bufio"
@@ -77,9 +77,12 @@ func TestSuiteRunTenTimesAgainstOneProvider(t *testing.T) {
 	}()
 
 	started := time.Now()
+	// The command's issuer is the URL it listens on; the description's URLs (the issuer, R1 and
+	// R2) name it.
+	description := referenceTargetAt(t, url)
 	for run := 1; run <= 10; run++ {
 		t0 := time.Now()
-		cmd := exec.Command(suiteBin, "--provider-url="+url, "--target-config="+filepath.Join(root, "reference", "target.yaml"),
+		cmd := exec.Command(suiteBin, "--provider-url="+url, "--issuer="+url, "--target-config="+description,
 			"--ca-file="+caFile, "--strict", "-ginkgo.no-color")
 		cmd.Dir = dir
 		cmd.Env = cleanEnv()

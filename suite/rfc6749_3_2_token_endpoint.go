@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -49,12 +50,17 @@ var _ = Describe("RFC 6749 §3.2: the token endpoint", func() {
 			cleartextRefused.That(!oauthShaped, "the token endpoint answered an OAuth request over cleartext %s with %s and an OAuth body", cleartext, answer)
 		}, SpecTimeout(target.specTimeout(1)))
 
-	// §3.2 (MUST): the endpoint URI must not include a fragment component. The suite is given
-	// the URI (--provider-url plus --token-path); the provider publishes nothing the suite reads
-	// it from, so nothing the provider does can break this here.
-	It("has a token endpoint URI without a fragment",
+	// §3.2 (MUST): the endpoint URI must not include a fragment component. The URI the provider
+	// publishes is its RFC 8414 metadata's token_endpoint; without metadata the suite was given
+	// the URI (--provider-url plus --token-path), and nothing the provider does can break this.
+	It("publishes a token endpoint URI without a fragment in its metadata",
 		specLabels("token", "C-6749-3.2-b"), func(_ SpecContext) {
-			row("C-6749-3.2-b").Cannot("the suite was given the token endpoint's URL; without metadata (RFC 8414) nothing the provider publishes can be checked for a fragment")
+			published, ok := discovered.Doc["token_endpoint"].(string)
+			if !ok {
+				row("C-6749-3.2-b").Cannot("the suite was given the token endpoint's URL; without metadata (RFC 8414) with a token_endpoint, nothing the provider publishes can be checked for a fragment")
+				return
+			}
+			row("C-6749-3.2-b").That(!strings.Contains(published, "#"), "the metadata's token_endpoint %q has a fragment", redactor.mask(published))
 		}, SpecTimeout(target.specTimeout(0)))
 
 	// §3.2 (MUST, on the client): token requests use POST. The checklist derives the server's

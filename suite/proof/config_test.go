@@ -152,7 +152,6 @@ func flagNamed(t *testing.T, flags []string, prefix string) string {
 // there is nothing for a fault to break.
 var mayOnly = map[string]string{
 	"C-6749-2.3.1-c":  "body credentials are optional; the spec records whether they are accepted",
-	"C-6749-3.2-b":    "not a MAY, but as unbreakable: the suite is given the token endpoint's URL, so the spec cannot judge the row (without RFC 8414 metadata the provider publishes no URL to check)",
 	"C-6749-3.3-c":    "the server may narrow or ignore the requested scope; the spec records which",
 	"C-6750-2.2-a":    "form-body tokens are optional; the spec records whether they are read",
 	"C-6750-2.3-a":    "query tokens are optional; the spec records whether they are read",

@@ -202,6 +202,13 @@ var _ = register([]fault{
 	{name: "every token response carries a refresh_token", breaks: "C-6749-4.4.3-b", soft: true,
 		wrap: editResponses(tokenPOST, when(http.StatusOK, setMember("refresh_token", "r3fr3sh-everywhere")))},
 
+	// RFC 6749 §3.2: the token endpoint URI the provider publishes (its RFC 8414 metadata) has
+	// no fragment. The suite then sends its requests to that URI, whose fragment never goes on
+	// the wire. The metadata's own rule for token_endpoint says the same (C-8414-2-b).
+	{name: "the metadata's token_endpoint has a fragment", breaks: "C-6749-3.2-b", also: []string{"C-8414-2-b"},
+		args: []string{"-ginkgo.label-filter=C-6749-3.2-b || C-8414-2-b"},
+		wrap: editResponses(metaGET, metaEditMember("token_endpoint", func(u string) string { return u + "#frag" }))},
+
 	// RFC 9700 §2.4: no password grant. The row is the security BCP's, judged only under
 	// --profile=bcp, so the fault is caught only with that flag; under the default profile the
 	// spec is skipped and the fault passes unnoticed. Only its own spec runs: the bcp profile

@@ -363,7 +363,7 @@ func TestControlsPassStrict(t *testing.T) {
 			if serve == nil {
 				serve = serveTLS
 			}
-			args := append(append(append(serve(t, referenceHandler(t, c.wrap)), "-strict"), faultArgs...), c.args...)
+			args := append(append(append(serve(t, referenceHandler(t, c.wrap)), "-strict"), controlArgs...), c.args...)
 			run := runSuite(t, runTimeout, args...)
 			if run.exitCode != 0 {
 				t.Fatalf("the suite failed a provider the RFCs allow (exit %d):\n%s", run.exitCode, describeFailures(run))

@@ -271,7 +271,11 @@ var _ = register([]fault{
 	{name: "JWT access tokens whose iss has a trailing slash", breaks: "C-9068-2.2-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2-a"),
 		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { c["iss"] = c["iss"].(string) + "/" })},
 	{name: "JWT access tokens that all have the same jti", breaks: "C-9068-2.2-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2-a"),
-		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { c["jti"] = "always-the-same" })},
+		// Distinct tokens (a claim of their own each) with one jti: the same token handed out
+		// twice would be no finding.
+		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) {
+			c["jti"], c["urn:example:n"] = "always-the-same", rand.Text()
+		})},
 	{name: "JWT access tokens with a new sub each time", breaks: "C-9068-2.2-b", soft: true, serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2-b"),
 		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { c["sub"] = rand.Text() })},
 	{name: "JWT access tokens naming another client in client_id", breaks: "C-9068-2.2-c", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2-c"),

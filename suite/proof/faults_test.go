@@ -388,7 +388,17 @@ var _ = register([]fault{
 // faultArgs are the suite flags of every proof run, besides those startReference gives. The
 // slow specs (the expiry check waits out a token's lifetime) only run for the faults that need
 // them (args: allSpecs) and for the plain reference's control, or the proof would take minutes.
-var faultArgs = []string{"-request-timeout=5s", "-ginkgo.label-filter=!slow"}
+var faultArgs = []string{"-request-timeout=5s", "-ginkgo.label-filter=!slow && !(" + m2mLabels + ")"}
+
+// m2mLabels are the labels of the specs of checklist sections 2.C–2.L (revocation,
+// introspection, metadata, the BCP, OAuth 2.1, JWT client authentication, JWT access tokens,
+// resource indicators). A fault of those sections runs its own row's specs (its args); the
+// faults of RFC 6749 and 6750 leave those specs out, so that each run stays as small as it was
+// and its family stays its own. The controls run every spec, these included.
+const m2mLabels = `/^(rfc7009|rfc7662|rfc8414|rfc9700|oauth2\.1|rfc7523|rfc7521|rfc10070|oidcc|openidconnectcore|rfc9068|rfc8707)(:|$)/`
+
+// controlArgs are the suite flags of every control run: every spec but the slow ones.
+var controlArgs = []string{"-request-timeout=5s", "-ginkgo.label-filter=!slow"}
 
 // allSpecs, as a fault's args, runs the slow specs too.
 var allSpecs = []string{"-ginkgo.label-filter="}

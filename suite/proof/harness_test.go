@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -96,6 +97,7 @@ func referenceHandler(t *testing.T, wrap func(http.Handler) http.Handler) http.H
 			}
 			cfg := provider.FixtureConfig(provider.DemoClientID, provider.DemoClientSecret)
 			cfg.Issuer = scheme + "://" + r.Host
+			cfg.SigningKeys = []*rsa.PrivateKey{proofSigningKey(t)}
 			p, err := provider.New(cfg)
 			if err != nil {
 				t.Error(err)
@@ -110,6 +112,21 @@ func referenceHandler(t *testing.T, wrap func(http.Handler) http.Handler) http.H
 		h.ServeHTTP(w, r)
 	})
 }
+
+// proofSigningKey is the RS256 key of every reference the proof starts: one key generated per
+// test process, since a 2048-bit RSA key takes a noticeable share of a short run to make.
+var proofSigningKey = func() func(*testing.T) *rsa.PrivateKey {
+	var once sync.Once
+	var key *rsa.PrivateKey
+	var err error
+	return func(t *testing.T) *rsa.PrivateKey {
+		once.Do(func() { key, err = provider.GenerateSigningKey() })
+		if err != nil {
+			t.Error(err) // called from a handler: no Fatal outside the test's goroutine
+		}
+		return key
+	}
+}()
 
 // serveTLS serves h over TLS on a loopback port and returns the suite flags that point at it.
 func serveTLS(t *testing.T, h http.Handler) []string {

@@ -66,26 +66,9 @@ func (p *Provider) wireOAuth2Server(srv *server.Server) {
 // handleToken is the token endpoint (RFC 6749 §3.2). It checks what go-oauth2 does not check
 // (or checks wrongly) and then hands the request to the library.
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		// §3.2: the client must use POST. 405 says so in HTTP terms; the body says it in OAuth's.
-		w.Header().Set("Allow", http.MethodPost)
-		p.writeTokenError(w, newOAuthError(oauth2errors.ErrInvalidRequest, "the token endpoint accepts POST only"), http.StatusMethodNotAllowed)
-		return
-	}
-	form, err := readTokenForm(w, r)
-	if err != nil {
-		status := 0
-		var tooBig *http.MaxBytesError
-		var oe *oauthError
-		switch {
-		case errors.As(err, &tooBig):
-			status = http.StatusRequestEntityTooLarge
-			err = newOAuthError(oauth2errors.ErrInvalidRequest, "the request body is too large")
-		case errors.Is(err, oauth2errors.ErrUnsupportedGrantType), errors.As(err, &oe):
-		default: // the body could not be read: the client's fault, not the server's
-			err = newOAuthError(oauth2errors.ErrInvalidRequest, "the request body could not be read")
-		}
-		p.writeTokenError(w, err, status)
+	// §3.2: the client must use POST. 405 says so in HTTP terms; the body says it in OAuth's.
+	form, ok := p.postForm(w, r, "token", readTokenForm)
+	if !ok {
 		return
 	}
 	// The library reads parameters with r.FormValue, which uses r.Form when it is set.

@@ -304,71 +304,76 @@ func (f *fileDecoder) fixtures(n *yaml.Node, key string, dst *Fixtures) error {
 
 // resources reads the protected resources, a list of {path, method, scope}.
 func (f *fileDecoder) resources(n *yaml.Node, key string, dst *[]Resource) error {
-	n = deref(n)
-	*dst = nil
-	if isNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		return f.errorf(n, key, "must be a list of {path, method, scope}, not a %s", kind(n))
-	}
-	for i, item := range n.Content {
-		var r Resource
-		ikey := fmt.Sprintf("%s[%d]", key, i)
-		err := f.strings(item, ikey, []string{"path", "method", "scope"},
-			map[string]*string{"path": &r.Path, "method": &r.Method, "scope": &r.Scope},
-			func(member, value string) string {
-				switch member {
-				case "path":
-					return checkPath(value)
-				case "method":
-					return checkMethod(value)
-				case "scope":
-					if value != "" && !scopeToken(value) {
-						return fmt.Sprintf("%q is not a scope (RFC 6749 §3.3)", value)
-					}
+	return mappingList(f, n, key, dst, []string{"path", "method", "scope"},
+		func(r *Resource) map[string]*string {
+			return map[string]*string{"path": &r.Path, "method": &r.Method, "scope": &r.Scope}
+		},
+		func(member, value string) string {
+			switch member {
+			case "path":
+				return checkPath(value)
+			case "method":
+				return checkMethod(value)
+			case "scope":
+				if value != "" && !scopeToken(value) {
+					return fmt.Sprintf("%q is not a scope (RFC 6749 §3.3)", value)
 				}
-				return ""
-			})
-		if err == nil && (r.Path == "" || r.Method == "") {
-			err = f.errorf(item, ikey, "needs a path and a method")
-		}
-		if err != nil {
-			return err
-		}
-		*dst = append(*dst, r)
-	}
-	return nil
+			}
+			return ""
+		},
+		func(r Resource) string {
+			if r.Path == "" || r.Method == "" {
+				return "needs a path and a method"
+			}
+			return ""
+		})
 }
 
 // resourceIndicators reads the resource indicators, a list of {resource, path}.
 func (f *fileDecoder) resourceIndicators(n *yaml.Node, key string, dst *[]ResourceIndicator) error {
+	return mappingList(f, n, key, dst, []string{"resource", "path"},
+		func(r *ResourceIndicator) map[string]*string {
+			return map[string]*string{"resource": &r.Resource, "path": &r.Path}
+		},
+		func(member, value string) string {
+			if member == "resource" {
+				return checkResourceIndicator(value)
+			}
+			return checkEndpoint(value, true)
+		},
+		func(r ResourceIndicator) string {
+			if r.Resource == "" {
+				return "needs a resource"
+			}
+			return ""
+		})
+}
+
+// mappingList reads a list of mappings of single values (keys) into dst: fields names an item's
+// fields, check refuses a wrong value, missing says what a complete-looking item lacks.
+func mappingList[T any](f *fileDecoder, n *yaml.Node, key string, dst *[]T, keys []string,
+	fields func(*T) map[string]*string, check func(member, value string) string, missing func(T) string) error {
 	n = deref(n)
 	*dst = nil
 	if isNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		return f.errorf(n, key, "must be a list of {resource, path}, not a %s", kind(n))
+		return f.errorf(n, key, "must be a list of {%s}, not a %s", strings.Join(keys, ", "), kind(n))
 	}
 	for i, item := range n.Content {
-		var r ResourceIndicator
+		var v T
 		ikey := fmt.Sprintf("%s[%d]", key, i)
-		err := f.strings(item, ikey, []string{"resource", "path"},
-			map[string]*string{"resource": &r.Resource, "path": &r.Path},
-			func(member, value string) string {
-				if member == "resource" {
-					return checkResourceIndicator(value)
-				}
-				return checkEndpoint(value, true)
-			})
-		if err == nil && r.Resource == "" {
-			err = f.errorf(item, ikey, "needs a resource")
+		err := f.strings(item, ikey, keys, fields(&v), check)
+		if err == nil {
+			if msg := missing(v); msg != "" {
+				err = f.errorf(item, ikey, "%s", msg)
+			}
 		}
 		if err != nil {
 			return err
 		}
-		*dst = append(*dst, r)
+		*dst = append(*dst, v)
 	}
 	return nil
 }

@@ -1,12 +1,9 @@
 package proof
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -108,47 +105,19 @@ func TestRevocationFreshTokenRetry(t *testing.T) {
 // to an authenticated caller of introspection. supersede and refused are as rsNewestTokenOnly's.
 func tiNewestTokenOnly(supersede func(client string, n int) bool, refused *atomic.Int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		var mu sync.Mutex
-		newest := map[string]string{} // client id → its newest token
-		owner := map[string]string{}  // token → client id
-		issued := map[string]int{}    // client id → tokens issued
-		stale := func(tok string) bool {
-			mu.Lock()
-			defer mu.Unlock()
-			id, known := owner[tok]
-			return known && newest[id] != tok
-		}
+		tokens := newNewestTokens(supersede)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case tokenPOST(r):
-				id, ok := basicClientID(r)
-				if !ok {
-					id = formOf(r).Get("client_id")
-				}
-				rec := httptest.NewRecorder()
-				next.ServeHTTP(rec, r)
-				var body struct {
-					AccessToken string `json:"access_token"`
-				}
-				if rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &body) == nil && body.AccessToken != "" {
-					mu.Lock()
-					issued[id]++
-					owner[body.AccessToken], newest[id] = id, body.AccessToken
-					if supersede(id, issued[id]) {
-						newest[id] = ""
-					}
-					mu.Unlock()
-				}
-				res := &response{status: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}
-				res.write(w)
+				tokens.issue(w, r, next)
 				return
-			case tiPOST(r) && !rvUnauthenticated(r) && stale(formOf(r).Get("token")):
+			case tiPOST(r) && !rvUnauthenticated(r) && tokens.stale(formOf(r).Get("token")):
 				refused.Add(1)
 				(&response{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"no-store"}},
 					body: []byte(`{"active":false}`)}).write(w)
 				return
 			case protected(r):
-				if tok, _ := rsBearerToken(r); stale(tok) {
+				if tok, _ := rsBearerToken(r); tokens.stale(tok) {
 					refused.Add(1)
 					(&response{status: http.StatusUnauthorized, header: http.Header{"Content-Type": {"application/json"},
 						"Www-Authenticate": {`Bearer realm="ccconform", error="invalid_token"`}},

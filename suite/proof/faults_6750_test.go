@@ -441,44 +441,14 @@ func rsJWTWithoutAudience(next http.Handler) http.Handler {
 // it. refused, when set, counts the earlier tokens refused.
 func rsNewestTokenOnly(supersede func(client string, n int) bool, refused *atomic.Int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		var mu sync.Mutex
-		newest := map[string]string{} // client id → its newest token
-		owner := map[string]string{}  // token → client id
-		issued := map[string]int{}    // client id → tokens issued
+		tokens := newNewestTokens(supersede)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case tokenPOST(r):
-				id, ok := basicClientID(r)
-				if !ok {
-					id = formOf(r).Get("client_id")
-				}
-				rec := httptest.NewRecorder()
-				next.ServeHTTP(rec, r)
-				var body struct {
-					AccessToken string `json:"access_token"`
-				}
-				if rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &body) == nil && body.AccessToken != "" {
-					mu.Lock()
-					issued[id]++
-					owner[body.AccessToken], newest[id] = id, body.AccessToken
-					if supersede != nil && supersede(id, issued[id]) {
-						newest[id] = "" // another process's token, which this run never sees
-					}
-					mu.Unlock()
-				}
-				for k, v := range rec.Header() {
-					w.Header()[k] = v
-				}
-				w.WriteHeader(rec.Code)
-				_, _ = w.Write(rec.Body.Bytes())
+				tokens.issue(w, r, next)
 				return
 			case protected(r):
-				tok, _ := rsBearerToken(r)
-				mu.Lock()
-				id, known := owner[tok]
-				stale := known && newest[id] != tok
-				mu.Unlock()
-				if stale {
+				if tok, _ := rsBearerToken(r); tokens.stale(tok) {
 					if refused != nil {
 						refused.Add(1)
 					}
@@ -493,6 +463,50 @@ func rsNewestTokenOnly(supersede func(client string, n int) bool, refused *atomi
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// newestTokens remembers, from the token responses, which token each client was issued last.
+type newestTokens struct {
+	mu        sync.Mutex
+	newest    map[string]string // client id → its newest token
+	owner     map[string]string // token → client id
+	issued    map[string]int    // client id → tokens issued
+	supersede func(client string, n int) bool
+}
+
+func newNewestTokens(supersede func(client string, n int) bool) *newestTokens {
+	return &newestTokens{newest: map[string]string{}, owner: map[string]string{}, issued: map[string]int{}, supersede: supersede}
+}
+
+// issue passes a token request on and records the token it got.
+func (n *newestTokens) issue(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	id, ok := basicClientID(r)
+	if !ok {
+		id = formOf(r).Get("client_id")
+	}
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, r)
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &body) == nil && body.AccessToken != "" {
+		n.mu.Lock()
+		n.issued[id]++
+		n.owner[body.AccessToken], n.newest[id] = id, body.AccessToken
+		if n.supersede != nil && n.supersede(id, n.issued[id]) {
+			n.newest[id] = "" // another process's token, which this run never sees
+		}
+		n.mu.Unlock()
+	}
+	(&response{status: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}).write(w)
+}
+
+// stale reports whether the token was issued and a newer one has been since.
+func (n *newestTokens) stale(tok string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	id, known := n.owner[tok]
+	return known && n.newest[id] != tok
 }
 
 // TestFreshTokenRetry proves that the resource server's positive checks replace a token that was

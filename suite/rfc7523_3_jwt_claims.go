@@ -207,6 +207,12 @@ var _ = Describe("RFC 7523 §3: the JWT's claims and their validation", func() {
 			Expect(err).NotTo(HaveOccurred())
 			return parts[0] + "." + parts[1] + "." + stdBase64WithPadding(sig)
 		}},
+		// base64url in JWS has no padding (RFC 7515 §2); a decoder that takes "=" accepts this
+		// one whatever the signature's bytes, which the case above catches only when its
+		// standard base64 differs from base64url (a + or / in it).
+		{"an F-PKJ assertion whose base64url signature has = padding added", func(_ *Credentials, a assertion) string {
+			return signed(a) + "="
+		}},
 		{"an F-PKJ JWS whose payload is not JSON", func(c *Credentials, a assertion) string {
 			jwt, err := a.signPayload([]byte(fmt.Sprintf("iss=%s&sub=%s", url.QueryEscape(c.ID), url.QueryEscape(c.ID))))
 			Expect(err).NotTo(HaveOccurred())

@@ -103,21 +103,21 @@ func TestFinding01And03SummariesShowWhatFailedAndWhy(t *testing.T) {
 	}
 }
 
-// Finding 2: rows that were not judged are not passed: against the reference, the audience of
-// opaque tokens cannot be seen (C-6750-5.3-b) and query tokens are not accepted, so the
-// Cache-Control rule for them does not apply (C-6750-2.3-b); listing such a row as an expected
-// failure is not stale. Finding 10: rows a provider cannot break from outside are not judged
+// Finding 2: rows that were not judged are not passed: against the reference, query tokens are
+// not accepted, so the Cache-Control rule for them does not apply (C-6750-2.3-b); listing such a
+// row as an expected failure is not stale. (The audience of its opaque tokens, C-6750-5.3-b, is
+// now judged on the JWT it issues for resource R1.) Finding 10: rows a provider cannot break from outside are not judged
 // either: the cleartext probes of an https URL on an explicit port, where any TLS server answers
 // for the provider (C-6749-3.2-a, C-6749-10.3-a). (The fragment of the token endpoint's URL,
 // C-6749-3.2-b, is judged now that the reference publishes it in its metadata.)
 func TestFinding02UnjudgedRowsAreNotPassed(t *testing.T) {
 	flags := startReference(t, nil)
-	list := writeList(t, "- {id: C-6750-5.3-b, reason: the tokens are opaque}\n")
+	list := writeList(t, "- {id: C-6750-2.3-b, reason: query tokens are not read}\n")
 	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow", "-expected-failures="+list)...)
 	if run.exitCode != 0 {
 		t.Fatalf("exit %d:\n%s", run.exitCode, describeFailures(run))
 	}
-	for _, id := range []string{"C-6750-5.3-b", "C-6750-2.3-b", "C-6749-3.2-a", "C-6749-10.3-a"} {
+	for _, id := range []string{"C-6750-2.3-b", "C-6749-3.2-a", "C-6749-10.3-a"} {
 		if o := run.outcome(id); o != judge.NotJudged {
 			t.Errorf("%s is %q, not %q", id, o, judge.NotJudged)
 		}

@@ -175,10 +175,10 @@ var _ = Describe("RFC 7523 §3: the JWT's claims and their validation", func() {
 	// §3 item 9 with RFC 8725 §3.1 (MUST): an algorithm the AS does not advertise
 	// (token_endpoint_auth_signing_alg_values_supported), signed with F-PKJ's own key, is
 	// refused. The checklist grades an acceptance leniently (a warning; --strict fails it).
-	It("answers an F-PKJ assertion signed with an algorithm the provider does not advertise with no token and invalid_client",
+	It("answers an F-PKJ (or F-PKJ2) assertion signed with an algorithm the provider does not advertise with no token and invalid_client",
 		jwtAuthLabels("C-7523-3-f", "C-7523-3.2-a"), func(ctx SpecContext) {
-			c := needPKJ()
-			alg := unadvertisedAlg(c)
+			needPKJ()
+			c, alg := unadvertisedAlg()
 			a := c.newAssertion(acceptedAudience(ctx, atToken))
 			a.Alg = alg
 			res := postAssertion(ctx, assertionRequest{Note: "an algorithm not advertised: " + alg, JWT: signed(a)})
@@ -285,29 +285,35 @@ func publicKeyDER(c *Credentials) []byte {
 	return der
 }
 
-// unadvertisedAlg is an algorithm the client's key can sign with that the metadata's
+// unadvertisedAlg is a private_key_jwt fixture client (F-PKJ, else F-PKJ2: an EC key has one
+// algorithm, an RSA key six) and an algorithm its key can sign with that the metadata's
 // token_endpoint_auth_signing_alg_values_supported does not list; a skip when there is none.
-func unadvertisedAlg(c *Credentials) string {
+func unadvertisedAlg() (*Credentials, string) {
 	GinkgoHelper()
 	advertised, listed := metadataStrings("token_endpoint_auth_signing_alg_values_supported")
 	if !listed {
 		judge.Skip("the metadata has no token_endpoint_auth_signing_alg_values_supported, so no algorithm is known not to be advertised")
 	}
-	var possible []jose.SignatureAlgorithm
-	switch k := c.Key.Key.(type) {
-	case *rsa.PrivateKey:
-		possible = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512}
-	case *ecdsa.PrivateKey:
-		possible = []jose.SignatureAlgorithm{map[elliptic.Curve]jose.SignatureAlgorithm{elliptic.P256(): jose.ES256,
-			elliptic.P384(): jose.ES384, elliptic.P521(): jose.ES512}[k.Curve]}
-	case ed25519.PrivateKey:
-		possible = []jose.SignatureAlgorithm{jose.EdDSA}
-	}
-	for _, alg := range possible {
-		if alg != "" && !slices.Contains(advertised, string(alg)) {
-			return string(alg)
+	for _, c := range []*Credentials{pkjClient(), pkj2Client()} {
+		if c == nil || c.Key == nil {
+			continue
+		}
+		var possible []jose.SignatureAlgorithm
+		switch k := c.Key.Key.(type) {
+		case *rsa.PrivateKey:
+			possible = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512}
+		case *ecdsa.PrivateKey:
+			possible = []jose.SignatureAlgorithm{map[elliptic.Curve]jose.SignatureAlgorithm{elliptic.P256(): jose.ES256,
+				elliptic.P384(): jose.ES384, elliptic.P521(): jose.ES512}[k.Curve]}
+		case ed25519.PrivateKey:
+			possible = []jose.SignatureAlgorithm{jose.EdDSA}
+		}
+		for _, alg := range possible {
+			if alg != "" && !slices.Contains(advertised, string(alg)) {
+				return c, string(alg)
+			}
 		}
 	}
-	judge.Skip("the provider advertises every algorithm F-PKJ's key can sign with (%s)", strings.Join(advertised, " "))
-	return ""
+	judge.Skip("the provider advertises every algorithm the keys of F-PKJ and F-PKJ2 can sign with (%s)", strings.Join(advertised, " "))
+	return nil, ""
 }

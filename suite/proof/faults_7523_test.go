@@ -107,6 +107,15 @@ var _ = register([]fault{
 			a.signer = sub
 			return a.header["alg"] == "none" && fixtureKeys[sub].key != nil
 		})},
+	// An algorithm the provider does not advertise (F-PKJ2's key, RS384) taken: the checklist
+	// grades the acceptance leniently, a warning.
+	{name: "2.J: an algorithm the provider does not advertise is accepted", breaks: "C-7523-3-f", soft: true,
+		args: jwtArgs("C-7523-3-f"),
+		wrap: resignAssertions(func(a *clientAssertion) bool {
+			sub, _ := a.claims["sub"].(string)
+			a.signer = sub
+			return a.header["alg"] == "RS384" && fixtureKeys[sub].key != nil
+		})},
 	{name: "2.J: a fourth JWS segment is ignored", breaks: "C-7523-3-g", args: jwtArgs("C-7523-3-g"),
 		wrap: rqEditForm(and(tokenPOST, rqFormHas(func(v url.Values) bool { return strings.Count(v.Get("client_assertion"), ".") == 3 })), func(v url.Values) {
 			raw := v.Get("client_assertion")

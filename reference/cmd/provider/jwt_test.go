@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ccconform/ccconform/reference/provider"
 )
@@ -23,27 +22,7 @@ import (
 // after it; the command stops when the test ends.
 func startCommand(t *testing.T, args ...string) (string, *bufio.Reader) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdoutR, stdoutW := io.Pipe()
-	done := make(chan error, 1)
-	args = append([]string{"--addr", "127.0.0.1:0", "--env-file", filepath.Join(t.TempDir(), "none")}, args...)
-	go func() {
-		done <- run(ctx, args, func(string) string { return "" }, stdoutW, io.Discard)
-		stdoutW.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		go io.Copy(io.Discard, stdoutR)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("run did not stop")
-		}
-	})
-	out := bufio.NewReader(stdoutR)
+	out := runCommand(t, args...)
 	line, err := out.ReadString('\n')
 	if err != nil {
 		t.Fatalf("%v (stdout %q)", err, line)

@@ -20,21 +20,7 @@ import (
 // prints on stdout (the URL first).
 func startProvider(t *testing.T, n int, args ...string) []string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	outR, outW := io.Pipe()
-	done := make(chan error, 1)
-	args = append([]string{"--addr", "127.0.0.1:0", "--env-file", filepath.Join(t.TempDir(), "none")}, args...)
-	go func() {
-		done <- run(ctx, args, func(string) string { return "" }, outW, io.Discard)
-		outW.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	br := bufio.NewReader(outR)
+	br := runCommand(t, args...)
 	var lines []string
 	for {
 		line, err := br.ReadString('\n')
@@ -48,6 +34,33 @@ func startProvider(t *testing.T, n int, args ...string) []string {
 	}
 	go io.Copy(io.Discard, br)
 	return lines
+}
+
+// runCommand runs the command with args, on a free loopback port and with no environment file,
+// until the test ends (it must stop within 15 s), and returns its stdout.
+func runCommand(t *testing.T, args ...string) *bufio.Reader {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	args = append([]string{"--addr", "127.0.0.1:0", "--env-file", filepath.Join(t.TempDir(), "none")}, args...)
+	go func() {
+		done <- run(ctx, args, func(string) string { return "" }, outW, io.Discard)
+		outW.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		go io.Copy(io.Discard, outR)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("run did not stop")
+		}
+	})
+	return bufio.NewReader(outR)
 }
 
 // getPublic fetches /public over HTTPS trusting only the CA in caPEM.

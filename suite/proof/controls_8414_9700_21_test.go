@@ -2,7 +2,10 @@ package proof
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
+
+	"github.com/ccconform/ccconform/reference/provider"
 )
 
 // Controls of the metadata (RFC 8414), the security BCP (RFC 9700) and OAuth 2.1: variations
@@ -56,16 +59,34 @@ func init() {
 // metaOnlyAtOpenIDConfiguration serves the metadata at /.well-known/openid-configuration and
 // nothing at RFC 8414's well-known URL.
 func metaOnlyAtOpenIDConfiguration(next http.Handler) http.Handler {
+	withOpenID := atOpenIDConfiguration(nil)(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/.well-known/openid-configuration":
-			r2 := r.Clone(r.Context())
-			r2.URL.Path, r2.RequestURI = "/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server"
-			next.ServeHTTP(w, r2)
-		case "/.well-known/oauth-authorization-server":
+		if r.URL.Path == provider.PathMetadata {
 			http.NotFound(w, r)
-		default:
-			next.ServeHTTP(w, r)
+			return
 		}
+		withOpenID.ServeHTTP(w, r)
 	})
+}
+
+// atOpenIDConfiguration serves the RFC 8414 metadata at OpenID Connect Discovery's
+// /.well-known/openid-configuration too, changed by edit (nil: as it is).
+func atOpenIDConfiguration(edit func(*http.Request, *response)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/.well-known/openid-configuration" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			metadata := r.Clone(r.Context())
+			metadata.URL.Path, metadata.RequestURI = provider.PathMetadata, provider.PathMetadata
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, metadata)
+			res := &response{status: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}
+			if edit != nil {
+				edit(r, res)
+			}
+			res.write(w)
+		})
+	}
 }

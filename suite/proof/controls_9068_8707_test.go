@@ -2,9 +2,6 @@ package proof
 
 import (
 	"net/http"
-	"net/http/httptest"
-
-	"github.com/ccconform/ccconform/reference/provider"
 )
 
 // Controls of RFC 9068 and RFC 8707: providers that differ from the reference only in ways the
@@ -60,18 +57,6 @@ func init() {
 				`{"error":"invalid_target","error_description":"one resource per request"}`)},
 		// RFC 9068 §4 ¶2: both discovery documents, agreeing.
 		control{name: "OpenID Connect discovery that agrees with the RFC 8414 metadata", serve: serveWithOtherJWT, args: []string{jwtSections},
-			wrap: func(next http.Handler) http.Handler {
-				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					if r.URL.Path != "/.well-known/openid-configuration" {
-						next.ServeHTTP(w, r)
-						return
-					}
-					metadata := r.Clone(r.Context())
-					metadata.URL.Path = provider.PathMetadata
-					rec := httptest.NewRecorder()
-					next.ServeHTTP(rec, metadata)
-					(&response{status: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}).write(w)
-				})
-			}},
+			wrap: atOpenIDConfiguration(nil)},
 	)
 }

@@ -227,12 +227,18 @@ var _ = register([]fault{
 // withCleartextURL serves as serve does and adds --cleartext-url: the http:// URL of the
 // provider's host and port, where serveTLSAndCleartext answers cleartext too.
 func withCleartextURL(serve func(*testing.T, http.Handler) []string) func(*testing.T, http.Handler) []string {
+	return withCleartextFlag("-cleartext-url", serve)
+}
+
+// withCleartextFlag serves as serve does and gives the flag the http:// URL of the https
+// provider's host and port.
+func withCleartextFlag(flag string, serve func(*testing.T, http.Handler) []string) func(*testing.T, http.Handler) []string {
 	return func(t *testing.T, h http.Handler) []string {
 		t.Helper()
 		flags := serve(t, h)
 		for _, f := range flags {
 			if hostPort, ok := strings.CutPrefix(f, "-provider-url=https://"); ok {
-				return append(flags, "-cleartext-url=http://"+hostPort)
+				return append(flags, flag+"=http://"+hostPort)
 			}
 		}
 		t.Fatalf("no https provider URL among the flags %q", flags)

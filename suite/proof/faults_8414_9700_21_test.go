@@ -144,17 +144,7 @@ func withIssuerPath(path string) func(*testing.T, http.Handler) []string {
 
 // withCleartextIssuer serves over TLS and cleartext, and gives the suite the http:// issuer.
 func withCleartextIssuer(serve func(*testing.T, http.Handler) []string) func(*testing.T, http.Handler) []string {
-	return func(t *testing.T, h http.Handler) []string {
-		t.Helper()
-		flags := serve(t, h)
-		for _, f := range flags {
-			if hostPort, ok := strings.CutPrefix(f, "-provider-url=https://"); ok {
-				return append(flags, "-issuer=http://"+hostPort)
-			}
-		}
-		t.Fatalf("no https provider URL among the flags %q", flags)
-		return nil
-	}
+	return withCleartextFlag("-issuer", serve)
 }
 
 // metaAtAppendedURL serves the metadata, its issuer given the path, at the issuer with the

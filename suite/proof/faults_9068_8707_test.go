@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -293,21 +292,9 @@ var _ = register([]fault{
 			r.body = bytes.ReplaceAll(r.body, []byte(`"kid":"`), []byte(`"kid":"renamed-`))
 		})},
 	{name: "OpenID Connect discovery names another jwks_uri than the RFC 8414 metadata", breaks: "C-9068-4-b", serve: serveWithOtherJWT, args: rowFilter("C-9068-4-b"),
-		wrap: func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path != "/.well-known/openid-configuration" {
-					next.ServeHTTP(w, r)
-					return
-				}
-				metadata := r.Clone(r.Context())
-				metadata.URL.Path = provider.PathMetadata
-				rec := httptest.NewRecorder()
-				next.ServeHTTP(rec, metadata)
-				res := &response{status: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}
-				setMember("jwks_uri", resourceIssuer(r)+"/other-jwks")(r, res)
-				res.write(w)
-			})
-		}},
+		wrap: atOpenIDConfiguration(func(r *http.Request, res *response) {
+			setMember("jwks_uri", resourceIssuer(r)+"/other-jwks")(r, res)
+		})},
 	{name: "a token for R1 names R2 in aud too", breaks: "C-9068-5-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-5-a"),
 		wrap: reissueJWTs(askedR1, proofRS256, func(r *http.Request, _, c map[string]any) {
 			c["aud"] = []string{provider.ResourceOne(resourceIssuer(r)), provider.ResourceTwo(resourceIssuer(r))}

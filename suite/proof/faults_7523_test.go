@@ -116,6 +116,12 @@ var _ = register([]fault{
 			a.signer = sub
 			return a.header["alg"] == "RS384" && fixtureKeys[sub].key != nil
 		})},
+	// A decoder that takes = padding in base64url (RFC 7515 §2 has none) accepts a padded
+	// signature whatever its bytes.
+	{name: "2.J: = padding after the signature is ignored", breaks: "C-7523-3-g", args: jwtArgs("C-7523-3-g"),
+		wrap: rqEditForm(and(tokenPOST, rqFormHas(func(v url.Values) bool { return strings.HasSuffix(v.Get("client_assertion"), "=") })), func(v url.Values) {
+			v.Set("client_assertion", strings.TrimRight(v.Get("client_assertion"), "="))
+		})},
 	{name: "2.J: a fourth JWS segment is ignored", breaks: "C-7523-3-g", args: jwtArgs("C-7523-3-g"),
 		wrap: rqEditForm(and(tokenPOST, rqFormHas(func(v url.Values) bool { return strings.Count(v.Get("client_assertion"), ".") == 3 })), func(v url.Values) {
 			raw := v.Get("client_assertion")

@@ -269,6 +269,12 @@ var _ = register([]fault{
 		})},
 	{name: "JWT access tokens whose iss has a trailing slash", breaks: "C-9068-2.2-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2-a"),
 		wrap: reissueJWTs(everyRequest, proofRS256, func(_ *http.Request, _, c map[string]any) { c["iss"] = c["iss"].(string) + "/" })},
+	// RFC 6750 §5.3 (SHOULD): the token a provider issues for resource R1, when its default
+	// tokens are opaque, names no audience.
+	{name: "JWT access tokens for a resource without aud", breaks: "C-6750-5.3-b", soft: true, serve: serveWithOtherJWT,
+		args: rowFilter("C-6750-5.3-b"),
+		wrap: reissueJWTs(askedResource(func(_ *http.Request, rs []string) bool { return len(rs) > 0 }), proofRS256,
+			func(_ *http.Request, _, c map[string]any) { delete(c, "aud") })},
 	{name: "JWT access tokens that all have the same jti", breaks: "C-9068-2.2-a", serve: serveWithOtherJWT, args: rowFilter("C-9068-2.2-a"),
 		// Distinct tokens (a claim of their own each) with one jti: the same token handed out
 		// twice would be no finding.

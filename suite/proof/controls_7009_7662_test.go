@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ccconform/ccconform/reference/provider"
+	"github.com/ccconform/ccconform/suite/judge"
 )
 
 // Controls of token revocation (RFC 7009) and token introspection (RFC 7662): answers the RFCs
@@ -115,5 +116,43 @@ func tiNewestTokenOnly(supersede func(client string, n int) bool, refused *atomi
 			}
 			next.ServeHTTP(w, r)
 		})
+	}
+}
+
+// A provider whose fresh tokens work nowhere the revocation specs can look (its resources refuse
+// every token, its introspection calls every token inactive) breaks C-6750-2.1-a and
+// C-7662-2.2-b; the revocation specs are then blocked by those rows, not failed for the same
+// cause: a token that never worked says nothing about a revocation.
+func TestRevocationBlockedWhenFreshTokensNeverWork(t *testing.T) {
+	nothingWorks := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case tiPOST(r) && !rvUnauthenticated(r):
+				(&response{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"no-store"}},
+					body: []byte(`{"active":false}`)}).write(w)
+			case protected(r) && r.Header.Get("Authorization") != "":
+				(&response{status: http.StatusUnauthorized, header: http.Header{"Content-Type": {"application/json"},
+					"Www-Authenticate": {`Bearer realm="ccconform", error="invalid_token"`}},
+					body: []byte(`{"error":"invalid_token"}`)}).write(w)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+	args := append(append(serveTLS(t, referenceHandler(t, nothingWorks)), faultArgs...), "-ginkgo.label-filter=/^rfc7009:/", "-revocation-window=2s")
+	run := runSuite(t, runTimeout, args...)
+	for _, r := range run.rows(judge.Failed) {
+		t.Errorf("%s failed, though no fresh token ever worked: %s", r.ID, firstLine(r.Message))
+	}
+	for _, id := range []string{"C-7009-2-b", "C-7009-2.1-c"} {
+		if o := run.outcome(id); o != judge.NotJudged {
+			t.Errorf("%s is %q, not %q", id, o, judge.NotJudged)
+			continue
+		}
+		for _, r := range run.rows(judge.NotJudged) {
+			if r.ID == id && !strings.Contains(strings.Join(r.Reasons, ";"), "blocked by C-") {
+				t.Errorf("%s is not judged for another reason: %v", id, r.Reasons)
+			}
+		}
 	}
 }

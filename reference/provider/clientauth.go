@@ -57,7 +57,11 @@ func (p *Provider) advertisedClientAuth() (methods, algs []string) {
 			algs = append(algs, string(a))
 		}
 	}
-	return []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT, AuthMethodClientSecretJWT}, algs
+	methods = []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT, AuthMethodClientSecretJWT}
+	if p.hasCertificateClients() { // mtls.go
+		methods = append(methods, AuthMethodTLSClientAuth, AuthMethodSelfSignedTLSClientAuth)
+	}
+	return methods, algs
 }
 
 // usesAssertion reports whether the client authenticates with JWT assertions.
@@ -123,10 +127,11 @@ func (c *Client) validateAuthMethod() error {
 			}
 			kids[k.KeyID] = true
 		}
+	case AuthMethodTLSClientAuth, AuthMethodSelfSignedTLSClientAuth: // validateCertificateRegistration
 	default:
 		return fmt.Errorf("provider: client %q has an unknown authentication method %q", c.ID, c.AuthMethod)
 	}
-	return nil
+	return c.validateCertificateRegistration() // mtls.go
 }
 
 // checkClientKey accepts a public signature key with a key id and an algorithm it can do.
@@ -160,9 +165,10 @@ func checkClientKey(k jose.JSONWebKey) error {
 
 // authenticateRequest authenticates the client of a request to the token, introspection or
 // revocation endpoint, from its Authorization header and form. A request uses exactly one method
-// (RFC 6749 §2.3, RFC 7523 §2.2): HTTP Basic, the secret in the body, or a JWT assertion. Two of
-// them at once is invalid_request; a failure is invalid_client, or 429 while the id and source
-// are slowed for guessing (throttle.go).
+// (RFC 6749 §2.3, RFC 7523 §2.2, RFC 8705 §2): HTTP Basic, the secret in the body, a JWT
+// assertion, or, for a client registered for it, client_id alone with a TLS client certificate
+// (mtls.go). Two of them at once is invalid_request; a failure is invalid_client, or 429 while
+// the id and source are slowed for guessing (throttle.go).
 func (p *Provider) authenticateRequest(r *http.Request, form url.Values) (*registeredClient, error) {
 	authz := r.Header.Values("Authorization")
 	assertion := form.Has("client_assertion") || form.Has("client_assertion_type")
@@ -180,6 +186,9 @@ func (p *Provider) authenticateRequest(r *http.Request, form url.Values) (*regis
 			return nil, newOAuthError(oauth2errors.ErrInvalidClient, "the Authorization header is not valid HTTP Basic credentials")
 		}
 		return p.clients.authenticate(id, secret, sourceOf(r.RemoteAddr))
+	case !form.Has("client_secret") && p.clients.usesCertificate(form.Get("client_id")):
+		// RFC 8705 §2: client_id names the client, the TLS client certificate authenticates it.
+		return p.authenticateCertificate(r, form.Get("client_id")) // mtls.go
 	case form.Get("client_id") != "":
 		return p.clients.authenticate(form.Get("client_id"), form.Get("client_secret"), sourceOf(r.RemoteAddr))
 	default:

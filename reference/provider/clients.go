@@ -25,12 +25,15 @@ type registeredClient struct {
 	pass       string
 	passDigest [sha256.Size]byte
 	algs       []jose.SignatureAlgorithm // the assertion algorithm allow-list (clientauth.go)
+	tlsKeys    [][]byte                  // a self-signed certificate client's public keys (mtls.go)
 }
 
 func (c *registeredClient) GetID() string     { return c.ID }
 func (c *registeredClient) GetSecret() string { return c.Secret }
 func (c *registeredClient) GetDomain() string { return "" }
-func (c *registeredClient) IsPublic() bool    { return c.Secret == "" && !c.usesAssertion() }
+func (c *registeredClient) IsPublic() bool {
+	return c.Secret == "" && !c.usesAssertion() && !c.usesCertificate()
+}
 func (c *registeredClient) GetUserID() string { return "" }
 
 // VerifyPassword compares digests, so neither the secret's content nor its length shows in the
@@ -74,6 +77,17 @@ func newClientStore(clients []Client, guesses *guessThrottle) *clientStore {
 			rc.pass = rand.Text()
 			rc.passDigest = sha256.Sum256([]byte(rc.pass))
 		}
+		if c.usesCertificate() {
+			// A certificate client has no secret (validate). authenticateClient (token.go) hands
+			// go-oauth2 the Secret of every client that does not use an assertion, and the
+			// library verifies it again when issuing: the stored copy's Secret is therefore an
+			// internal pass, random and never accepted on the wire (authenticate refuses
+			// certificate clients whatever secret they send).
+			rc.pass = rand.Text()
+			rc.Secret = rc.pass
+			rc.secretDigest = sha256.Sum256([]byte(rc.pass))
+			rc.tlsKeys = c.registeredPublicKeys()
+		}
 		s.byID[c.ID] = rc
 	}
 	s.decoy = &registeredClient{Client: Client{Secret: "decoy"}, secretDigest: sha256.Sum256([]byte("decoy"))}
@@ -92,7 +106,8 @@ func (s *clientStore) GetByID(_ context.Context, id string) (oauth2.ClientInfo, 
 // invalid_client, or, while this id and source are being slowed down for guessing (throttle.go),
 // with 429 and Retry-After. Registered and unknown ids are treated alike, and so is a client that
 // authenticates with JWT assertions: its secret (client_secret_jwt) is a key, not a password, and
-// sent as such it is refused (OpenID Connect Core §9: the registered method only).
+// sent as such it is refused (OpenID Connect Core §9: the registered method only), and so is a
+// client that authenticates with a TLS certificate (mtls.go), whatever secret it sends.
 func (s *clientStore) authenticate(id, secret string, src netip.Addr) (*registeredClient, error) {
 	if wait := s.guesses.refusedFor(id, src); wait > 0 {
 		return nil, &oauthError{code: oauth2errors.ErrInvalidClient, status: http.StatusTooManyRequests,
@@ -102,7 +117,7 @@ func (s *clientStore) authenticate(id, secret string, src netip.Addr) (*register
 	if !ok {
 		c = s.decoy
 	}
-	if !c.VerifyPassword(secret) || !ok || c.usesAssertion() {
+	if !c.VerifyPassword(secret) || !ok || c.usesAssertion() || c.usesCertificate() {
 		s.guesses.failed(id, src, secret)
 		return nil, oauth2errors.ErrInvalidClient
 	}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -46,12 +47,22 @@ type Client struct {
 	// AuthMethod is how the client authenticates (RFC 7591 §2 token_endpoint_auth_method), at
 	// every endpoint that authenticates clients: AuthMethodSecret (empty: the secret with HTTP
 	// Basic or in the body, RFC 6749 §2.3.1), AuthMethodPrivateKeyJWT or AuthMethodClientSecretJWT
-	// (a JWT assertion, RFC 7523 §2.2; assertion.go). A client is authenticated by its method
-	// only: a JWT client's secret, sent as such, never authenticates it.
+	// (a JWT assertion, RFC 7523 §2.2; assertion.go), AuthMethodTLSClientAuth or
+	// AuthMethodSelfSignedTLSClientAuth (a TLS client certificate, RFC 8705 §2; mtls.go). A
+	// client is authenticated by its method only: a JWT client's secret, sent as such, never
+	// authenticates it.
 	AuthMethod string
 	// Keys are a private_key_jwt client's public keys, each with its key id and algorithm (the
 	// algorithm allow-list of its assertions). Other clients have none.
 	Keys []jose.JSONWebKey
+	// TLSSubjectDN is the subject distinguished name of a tls_client_auth client's certificate
+	// (RFC 8705 §2.1.2 tls_client_auth_subject_dn), as crypto/x509/pkix.Name.String() writes it
+	// (RFC 4514), e.g. "CN=conformance-mtls,O=ccconform". Other clients have none.
+	TLSSubjectDN string
+	// TLSCertificates are a self_signed_tls_client_auth client's certificates (RFC 8705 §2.2),
+	// each a PEM CERTIFICATE block or DER: a certificate the client presents authenticates it
+	// when its public key is one of theirs. Other clients have none.
+	TLSCertificates [][]byte
 	// MayIntrospect lets the client use the introspection endpoint (RFC 7662 §4: callers
 	// should be specifically authorized).
 	MayIntrospect bool
@@ -83,6 +94,9 @@ type Config struct {
 	// they are removed from the list. Replicas that share the keys accept each other's tokens
 	// (ParseSigningKeysPEM reads them). Empty means a fresh 2048-bit key when Issuer is set.
 	SigningKeys []*rsa.PrivateKey
+	// MTLSClientCAs are the certificate authorities a tls_client_auth client's certificate must
+	// chain to (RFC 8705 §2.1; mtls.go). Required when such a client is registered.
+	MTLSClientCAs *x509.CertPool
 	// TokenLifetime is how long an access token is valid. Zero means DefaultTokenLifetime.
 	TokenLifetime time.Duration
 	// Realm names the protection space in WWW-Authenticate challenges. Empty means "ccconform".
@@ -174,6 +188,9 @@ func (c *Config) validate() error {
 	if c.TokenLifetime < 0 {
 		return errors.New("provider: the token lifetime is negative")
 	}
+	if err := c.validateMTLS(); err != nil {
+		return err
+	}
 	return c.validateJWTFeatures()
 }
 
@@ -204,6 +221,8 @@ func FixtureConfig(clientID, clientSecret string) Config {
 	cfg := DefaultConfig(clientID, clientSecret)
 	cfg.Clients = append(cfg.Clients, FixtureSpecialCharacters, FixtureNoClientCredentials,
 		FixtureShortLived, FixturePublic, FixtureThrowaway,
-		FixtureIntrospector, FixtureSecond, FixturePrivateKeyJWT, FixturePrivateKeyJWT2, FixtureClientSecretJWT)
+		FixtureIntrospector, FixtureSecond, FixturePrivateKeyJWT, FixturePrivateKeyJWT2, FixtureClientSecretJWT,
+		FixtureMTLS, FixtureMTLSSelfSigned)
+	cfg.MTLSClientCAs = FixtureMTLSClientCAs()
 	return cfg
 }

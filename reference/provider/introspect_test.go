@@ -189,7 +189,8 @@ func TestMetadataAdvertisesClientAuthentication(t *testing.T) {
 	if m["introspection_endpoint"] != caIssuer+PathIntrospect || m["revocation_endpoint"] != caIssuer+PathRevoke {
 		t.Errorf("endpoints: %v", m)
 	}
-	wantMethods := []any{"client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt"}
+	wantMethods := []any{"client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt",
+		"tls_client_auth", "self_signed_tls_client_auth"} // the fixtures have certificate clients
 	wantAlgs := []any{"RS256", "ES256", "HS256"}
 	for _, prefix := range []string{"token_endpoint", "introspection_endpoint", "revocation_endpoint"} {
 		if got := m[prefix+"_auth_methods_supported"]; !reflect.DeepEqual(got, wantMethods) {

@@ -35,6 +35,9 @@ type serverMetadata struct {
 	IntrospectionEndpoint             string   `json:"introspection_endpoint,omitempty"`
 	IntrospectionAuthMethods          []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
 	IntrospectionAuthSigningAlgs      []string `json:"introspection_endpoint_auth_signing_alg_values_supported,omitempty"`
+
+	// RFC 8705 §3.3: true when certificate clients are registered (mtls.go), left out otherwise.
+	TLSClientCertificateBoundAccessTokens bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 }
 
 // metadataDocument builds the metadata once: nothing in it changes while the provider runs.
@@ -59,6 +62,7 @@ func (p *Provider) metadataDocument() ([]byte, error) {
 		TokenEndpointAuthMethodsSupported: methods,
 		TokenEndpointAuthSigningAlgs:      algs,
 	}
+	md.TLSClientCertificateBoundAccessTokens = p.hasCertificateClients() // mtls.go
 	p.addEndpointMetadata(&md, methods, algs)
 	body, err := json.MarshalIndent(md, "", "  ")
 	return append(body, '\n'), err

@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net/url"
@@ -81,6 +82,9 @@ type Target struct {
 	ResourceIndicators []ResourceIndicator
 	// IntrospectionProtectedOutsideHTTP says introspection is protected by means outside HTTP.
 	IntrospectionProtectedOutsideHTTP bool
+	// DPoPResourcePath is a protected GET route that requires DPoP (F-RS-DPOP);
+	// MTLSResourcePath one that requires certificate-bound tokens over mutual TLS (F-MTLS).
+	DPoPResourcePath, MTLSResourcePath string
 	// Profile is the run's profile set, as parsed.
 	Profile registry.Profile
 }
@@ -93,6 +97,8 @@ type Credentials struct {
 	Key *jose.JSONWebKey
 	// Alg is the JWS algorithm of the client's assertions.
 	Alg string
+	// Certificate is a mutual TLS client's certificate with its private key (mtls.go).
+	Certificate *tls.Certificate
 }
 
 // Fixtures are the clients that some rules need besides the default one.
@@ -114,6 +120,10 @@ type Fixtures struct {
 	// PrivateKeyJWT and PrivateKeyJWT2 authenticate with private_key_jwt, with different keys;
 	// ClientSecretJWT with client_secret_jwt (checklist F-PKJ, F-PKJ2, F-CSJ).
 	PrivateKeyJWT, PrivateKeyJWT2, ClientSecretJWT *Credentials
+	// DPoPBound is registered with dpop_bound_access_tokens=true (F-DPOP-BOUND); MTLS and
+	// MTLS2 authenticate with their TLS certificates, each another's "other certificate"
+	// (F-MTLS).
+	DPoPBound, MTLS, MTLS2 *Credentials
 }
 
 // ResourceIndicator is a resource the provider accepts as an RFC 8707 resource indicator, and
@@ -193,7 +203,8 @@ func fromConfig(t config.Target) (Target, error) {
 		Issuer: t.Issuer, IntrospectionPath: t.IntrospectionPath, RevocationPath: t.RevocationPath, JWKSURI: t.JWKSURI,
 		Capabilities: t.Capabilities, RevocationWindow: t.RevocationWindow, OtherJWT: t.OtherJWT, UserSub: t.UserSub,
 		SingleValuedParameters: t.SingleValuedParameters, ResourceIndicators: t.ResourceIndicators,
-		IntrospectionProtectedOutsideHTTP: t.IntrospectionProtectedOutsideHTTP}
+		IntrospectionProtectedOutsideHTTP: t.IntrospectionProtectedOutsideHTTP,
+		DPoPResourcePath:                  t.DPoPResourcePath, MTLSResourcePath: t.MTLSResourcePath}
 	f := t.Clients
 	out.Clients = Fixtures{SpecialCharacters: client("clients.special_characters", f.SpecialCharacters),
 		WithoutClientCredentials: client("clients.without_client_credentials", f.WithoutClientCredentials),
@@ -201,7 +212,9 @@ func fromConfig(t config.Target) (Target, error) {
 		BruteForce: client("clients.brute_force", f.BruteForce), Introspector: client("clients.introspector", f.Introspector),
 		Second: client("clients.second", f.Second), PrivateKeyJWT: client("clients.private_key_jwt", f.PrivateKeyJWT),
 		PrivateKeyJWT2:  client("clients.private_key_jwt_2", f.PrivateKeyJWT2),
-		ClientSecretJWT: client("clients.client_secret_jwt", f.ClientSecretJWT)}
+		ClientSecretJWT: client("clients.client_secret_jwt", f.ClientSecretJWT),
+		DPoPBound:       client("clients.dpop_bound", f.DPoPBound), MTLS: client("clients.mtls", f.MTLS),
+		MTLS2: client("clients.mtls_2", f.MTLS2)}
 	// Without --provider-url, an issuer names the provider: its origin is the base URL.
 	if out.ProviderURL == "" && out.Issuer != "" {
 		if u, err := url.Parse(out.Issuer); err == nil {

@@ -169,6 +169,20 @@ func hasCap(name string) bool {
 			return true
 		}
 		return target.Client.usesAssertion() || target.Clients.PrivateKeyJWT != nil || target.Clients.ClientSecretJWT != nil
+	case config.CapDPoP:
+		_, advertised := discovered.Doc["dpop_signing_alg_values_supported"]
+		return advertised
+	case config.CapResourceServerDPoP:
+		return target.DPoPResourcePath != ""
+	case config.CapMTLS:
+		if bound, _ := discovered.Doc["tls_client_certificate_bound_access_tokens"].(bool); bound {
+			return true
+		}
+		if _, aliases := discovered.Doc["mtls_endpoint_aliases"]; aliases {
+			return true
+		}
+		methods, _ := metadataStrings("token_endpoint_auth_methods_supported")
+		return slices.ContainsFunc(methods, config.IsMTLSMethod)
 	}
 	return false
 }
@@ -180,10 +194,14 @@ func needCap(name string) {
 		return
 	}
 	how := map[string]string{
-		config.CapMetadata:      "no RFC 8414 metadata was found" + triedText() + "; give --issuer, or declare it with --capabilities=metadata",
-		config.CapIntrospection: "the provider has no introspection endpoint: its metadata advertises none and --introspection-path is empty",
-		config.CapRevocation:    "the provider has no revocation endpoint: its metadata advertises none and --revocation-path is empty",
-		config.CapJWTClientAuth: "the provider does not advertise private_key_jwt or client_secret_jwt, and no client is configured for them",
+		config.CapMetadata:           "no RFC 8414 metadata was found" + triedText() + "; give --issuer, or declare it with --capabilities=metadata",
+		config.CapIntrospection:      "the provider has no introspection endpoint: its metadata advertises none and --introspection-path is empty",
+		config.CapRevocation:         "the provider has no revocation endpoint: its metadata advertises none and --revocation-path is empty",
+		config.CapJWTClientAuth:      "the provider does not advertise private_key_jwt or client_secret_jwt, and no client is configured for them",
+		config.CapDPoP:               "the provider's metadata has no dpop_signing_alg_values_supported (RFC 9449 §5.1); declare DPoP with --capabilities=dpop",
+		config.CapResourceServerDPoP: "no resource route that requires DPoP is given; give --dpop-resource-path (or declare --capabilities=rs-dpop)",
+		config.CapMTLS: "the provider's metadata advertises no mutual TLS (tls_client_certificate_bound_access_tokens, mtls_endpoint_aliases " +
+			"or an mTLS method in token_endpoint_auth_methods_supported); declare it with --capabilities=mtls",
 	}[name]
 	if how == "" {
 		how = fmt.Sprintf("the provider is not declared to have the %s capability (--capabilities=%s)", name, name)
@@ -268,6 +286,13 @@ func metadataClientFor(method string) (c *Credentials, scope, why string) {
 			return nil, "", fmt.Sprintf("no %s client is configured (the fixture clients private_key_jwt and client_secret_jwt)", method)
 		}
 		return fixture, "", ""
+	case config.AuthTLSClientAuth, config.AuthSelfSignedTLSClientAuth:
+		for _, f := range []*Credentials{target.Clients.MTLS, target.Clients.MTLS2} {
+			if f != nil && f.AuthMethod == method {
+				return f, "", ""
+			}
+		}
+		return nil, "", fmt.Sprintf("no %s client is configured (the fixture clients mtls and mtls_2)", method)
 	}
 	return nil, "", "the suite does not authenticate with " + method
 }

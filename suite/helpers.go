@@ -122,8 +122,8 @@ func issueToken(ctx context.Context, c Credentials, scope string) issuedToken {
 	GinkgoHelper()
 	needTokenPath()
 	authorization, body := c.authenticate(form("scope", scope))
-	res, err := trySend(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "get a token",
-		Form: body, Authorization: authorization})
+	res, err := trySend(ctx, request{Method: http.MethodPost, Path: c.tokenEndpoint(), Note: "get a token",
+		Form: body, Authorization: authorization, Certificate: c.Certificate})
 	if err != nil {
 		judge.Block("C-6749-4.4.3-a", "no token could be obtained, which this spec needs: %s", err.Error())
 	}

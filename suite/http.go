@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -49,6 +50,9 @@ type request struct {
 	// NoRetry hands a 429 or 503 to the spec as it is, instead of waiting out its Retry-After
 	// (the brute-force check wants to see the throttling).
 	NoRetry bool
+	// Certificate, when set, is presented as the TLS client certificate (mutual TLS, RFC 8705);
+	// nil presents none.
+	Certificate *tls.Certificate
 }
 
 // exchanges holds the current spec's exchanges. Ginkgo runs one spec at a time per process, and
@@ -74,8 +78,8 @@ func (r *secretRedactor) add(secret string)         { r.AddSecret(secret) }
 func (r *secretRedactor) body(b []byte) string      { return r.Body(b, "") }
 func (r *secretRedactor) credentials(c Credentials) { r.AddCredentials(c.ID, c.Secret) }
 
-func newHTTPClient(roots *x509.CertPool) *wire.Client {
-	return wire.New(wire.Options{Timeout: target.RequestTimeout, RootCAs: roots, Redactor: redactor.Redactor,
+func newHTTPClient(roots *x509.CertPool, certs ...tls.Certificate) *wire.Client {
+	return wire.New(wire.Options{Timeout: target.RequestTimeout, RootCAs: roots, ClientCertificates: certs, Redactor: redactor.Redactor,
 		OnExchange: func(x *wire.Exchange) {
 			exchangesMu.Lock()
 			exchanges = append(exchanges, x)
@@ -106,7 +110,7 @@ func trySend(ctx context.Context, r request) (*http.Response, error) {
 		return nil, err
 	}
 	GinkgoWriter.Printf("[Consumer]: %s %s%s\n", strings.ToLower(wr.Method), redactor.mask(r.Path), noteSuffix(r.Note))
-	x := httpClient.Do(ctx, wr)
+	x := clientFor(r.Certificate).Do(ctx, wr)
 	if x.Err != nil {
 		why := wire.Describe(x.Err, target.RequestTimeout)
 		GinkgoWriter.Printf("[Provider]: no response: %s\n\n", why)

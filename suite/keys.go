@@ -55,6 +55,13 @@ func credentials(c config.Client) (*Credentials, error) {
 	if cred.Alg == "" {
 		cred.Alg = defaultAlg(cred)
 	}
+	if config.IsMTLSMethod(c.AuthMethod) {
+		cert, err := clientCertificate(c, text)
+		if err != nil {
+			return cred, err
+		}
+		cred.Certificate = cert
+	}
 	return cred, nil
 }
 

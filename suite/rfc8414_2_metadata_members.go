@@ -91,7 +91,8 @@ var _ = Describe("RFC 8414 §2: authorization server metadata", func() {
 	// client for client_secret_basic and client_secret_post when it authenticates with a secret
 	// (both carry the same id and secret); the JWT fixture clients (or the main client, if it is
 	// one) for private_key_jwt and client_secret_jwt. A method no configured client can use is
-	// not judged; methods the suite cannot speak (mutual TLS) are recorded.
+	// not judged. A mutual TLS client is tried at the token endpoint's mtls_endpoint_aliases
+	// entry when there is one (RFC 8705 §5).
 	It("issues a token to a client authenticating with each method token_endpoint_auth_methods_supported lists",
 		metadataLabels("C-8414-2-f"), func(ctx SpecContext) {
 			needMetadata()
@@ -111,8 +112,8 @@ var _ = Describe("RFC 8414 §2: authorization server metadata", func() {
 				}
 				By("getting a token with " + m)
 				authorization, body := c.authenticate(form("scope", scope))
-				res, err := trySend(ctx, request{Method: http.MethodPost, Path: target.TokenPath, Note: "token request with " + m,
-					Form: body, Authorization: authorization})
+				res, err := trySend(ctx, request{Method: http.MethodPost, Path: c.tokenEndpoint(), Note: "token request with " + m,
+					Form: body, Authorization: authorization, Certificate: c.Certificate})
 				if err != nil {
 					r.That(false, "%s is advertised, but a token request authenticated with it got no answer: %v", m, err)
 					continue

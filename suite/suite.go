@@ -379,7 +379,7 @@ func setUpHTTPClient(bundledCA []byte) error {
 	if bundledCA != nil {
 		pool.AppendCertsFromPEM(bundledCA)
 	}
-	httpClient = newHTTPClient(pool)
+	httpClient, rootCAs = newHTTPClient(pool), pool
 	return nil
 }
 

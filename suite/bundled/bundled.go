@@ -5,6 +5,7 @@
 package bundled
 
 import (
+	"crypto/tls"
 	"encoding/pem"
 	"io"
 	"log"
@@ -50,6 +51,9 @@ func start() (string, []byte, func(), error) {
 	// The TLS checks probe the provider's port with cleartext on purpose; the server's
 	// complaints about it are not the suite's output.
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	// The reference asks for a client certificate and takes connections without one: mutual
+	// TLS clients authenticate with theirs (RFC 8705).
+	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
 	srv.StartTLS()
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	return srv.URL, ca, srv.Close, nil

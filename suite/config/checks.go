@@ -47,6 +47,16 @@ func oneOf(s, what string, values ...string) string {
 
 func checkAuthMethod(m string) string {
 	return oneOf(m, "a client authentication method", AuthClientSecretBasic, AuthClientSecretPost, AuthNone,
+		AuthPrivateKeyJWT, AuthClientSecretJWT, AuthTLSClientAuth, AuthSelfSignedTLSClientAuth)
+}
+
+// checkMainAuthMethod is checkAuthMethod for the main client, which cannot use mutual TLS
+// (only fixture clients carry certificates).
+func checkMainAuthMethod(m string) string {
+	if IsMTLSMethod(m) {
+		return fmt.Sprintf("%q needs a client certificate, which only the fixture clients mtls and mtls_2 carry", m)
+	}
+	return oneOf(m, "a client authentication method", AuthClientSecretBasic, AuthClientSecretPost, AuthNone,
 		AuthPrivateKeyJWT, AuthClientSecretJWT)
 }
 
@@ -76,6 +86,23 @@ func checkKey(c Client) string {
 		return "has both a private_key and a private_key_file; give one"
 	case c.PrivateKeyFile != "":
 		return checkInputFile(c.PrivateKeyFile)
+	}
+	return checkCertificate(c)
+}
+
+// checkCertificate wants a certificate and its private key exactly for a mutual TLS client.
+func checkCertificate(c Client) string {
+	hasKey := c.PrivateKey != "" || c.PrivateKeyFile != ""
+	hasCert := c.Certificate != "" || c.CertificateFile != ""
+	switch {
+	case IsMTLSMethod(c.AuthMethod) && (!hasCert || !hasKey):
+		return "needs a certificate (or certificate_file) and its private_key (or private_key_file) for " + c.AuthMethod
+	case hasCert && !IsMTLSMethod(c.AuthMethod):
+		return "has a certificate, which only a client with tls_client_auth or self_signed_tls_client_auth uses"
+	case c.Certificate != "" && c.CertificateFile != "":
+		return "has both a certificate and a certificate_file; give one"
+	case c.CertificateFile != "":
+		return checkInputFile(c.CertificateFile)
 	}
 	return ""
 }

@@ -93,6 +93,12 @@ type Target struct {
 	// ResourceIndicators are the resources the provider accepts as RFC 8707 resource
 	// indicators (checklist fixture F-RES): the first two are R1 and R2.
 	ResourceIndicators []ResourceIndicator
+	// DPoPResourcePath is a protected GET route that requires DPoP-bound tokens (RFC 9449 §7;
+	// checklist fixture F-RS-DPOP): a path or an absolute URL.
+	DPoPResourcePath string
+	// MTLSResourcePath is a protected GET route that requires certificate-bound tokens over
+	// mutual TLS (RFC 8705 §3; part of checklist fixture F-MTLS): a path or an absolute URL.
+	MTLSResourcePath string
 }
 
 // ResourceIndicator is a resource the provider issues tokens for (RFC 8707).
@@ -114,12 +120,19 @@ const (
 	CapJWTAccessTokens    = "jwt-at"
 	CapResourceServerJWT  = "rs-jwt"
 	CapResourceIndicators = "resource-indicators"
+	// CapDPoP is DPoP at the authorization server (RFC 9449; metadata
+	// dpop_signing_alg_values_supported), CapResourceServerDPoP DPoP at the resource server
+	// (no metadata says so), CapMTLS mutual TLS client authentication and certificate-bound
+	// tokens (RFC 8705).
+	CapDPoP               = "dpop"
+	CapResourceServerDPoP = "rs-dpop"
+	CapMTLS               = "mtls"
 )
 
 // Capabilities lists every capability name.
 func Capabilities() []string {
 	return []string{CapMetadata, CapIntrospection, CapRevocation, CapJWTClientAuth, CapJWTAccessTokens,
-		CapResourceServerJWT, CapResourceIndicators}
+		CapResourceServerJWT, CapResourceIndicators, CapDPoP, CapResourceServerDPoP, CapMTLS}
 }
 
 // The client authentication methods (RFC 6749 §2.3; the names are the registry's, RFC 7591 §2).
@@ -132,7 +145,15 @@ const (
 	// or its secret.
 	AuthPrivateKeyJWT   = "private_key_jwt"
 	AuthClientSecretJWT = "client_secret_jwt"
+	// AuthTLSClientAuth and AuthSelfSignedTLSClientAuth authenticate with the client's TLS
+	// certificate (RFC 8705 §2.1, §2.2): the suite presents it in the handshake and sends
+	// client_id in the body.
+	AuthTLSClientAuth           = "tls_client_auth"
+	AuthSelfSignedTLSClientAuth = "self_signed_tls_client_auth"
 )
+
+// IsMTLSMethod reports whether m authenticates the client by its TLS certificate.
+func IsMTLSMethod(m string) bool { return m == AuthTLSClientAuth || m == AuthSelfSignedTLSClientAuth }
 
 // The profiles a target can be held to.
 const (
@@ -148,9 +169,13 @@ type Client struct {
 	// AuthClientSecretJWT. Empty (a fixture client whose description leaves it out) means
 	// AuthClientSecretBasic.
 	AuthMethod string
-	// PrivateKey is the private key of a private_key_jwt client: PEM (PKCS#8, PKCS#1 or SEC 1)
-	// or a JWK; PrivateKeyFile names a file that holds one instead.
+	// PrivateKey is the private key of a private_key_jwt client, or of a mutual TLS client's
+	// certificate: PEM (PKCS#8, PKCS#1 or SEC 1) or a JWK; PrivateKeyFile names a file that
+	// holds one instead.
 	PrivateKey, PrivateKeyFile string
+	// Certificate is a mutual TLS client's certificate, PEM (its chain may follow);
+	// CertificateFile names a file that holds it instead.
+	Certificate, CertificateFile string
 	// KeyID is the kid the suite puts in the client's assertions (the JWK's own kid if empty).
 	KeyID string
 	// Alg is the JWS algorithm of the client's assertions; empty takes the key's usual one
@@ -174,8 +199,10 @@ func (c Client) Auth() ClientAuth {
 		return secretBasic{c.ID, c.Secret}
 	case AuthClientSecretPost:
 		return secretPost{c.ID, c.Secret}
-	case AuthNone:
-		return noAuth{c.ID}
+	case AuthNone, AuthTLSClientAuth, AuthSelfSignedTLSClientAuth:
+		// A mutual TLS client names itself with client_id too; its certificate goes in the
+		// TLS handshake (RFC 8705 §2).
+		return noAuth{c.ID, c.AuthMethod}
 	}
 	return unsupported(c.AuthMethod)
 }
@@ -204,10 +231,16 @@ func (a secretPost) Apply(_ http.Header, form url.Values) {
 	form.Set("client_secret", a.secret)
 }
 
-// noAuth is none: a public client names itself with client_id (RFC 6749 §2.2, §3.2.1).
-type noAuth struct{ id string }
+// noAuth is none: a public client names itself with client_id (RFC 6749 §2.2, §3.2.1); so
+// does a mutual TLS client, whose credentials are in the TLS handshake.
+type noAuth struct{ id, method string }
 
-func (noAuth) Method() string { return AuthNone }
+func (a noAuth) Method() string {
+	if a.method == "" {
+		return AuthNone
+	}
+	return a.method
+}
 func (a noAuth) Apply(_ http.Header, form url.Values) {
 	form.Set("client_id", a.id)
 }
@@ -240,6 +273,13 @@ type Fixtures struct {
 	// different keys; ClientSecretJWT one registered for client_secret_jwt (checklist F-PKJ,
 	// F-PKJ2, F-CSJ).
 	PrivateKeyJWT, PrivateKeyJWT2, ClientSecretJWT *Client
+	// DPoPBound is registered with dpop_bound_access_tokens=true (RFC 9449 §5.2; checklist
+	// F-DPOP-BOUND).
+	DPoPBound *Client
+	// MTLS and MTLS2 authenticate with tls_client_auth or self_signed_tls_client_auth, each
+	// with a certificate of its own (checklist F-MTLS: MTLS2's certificate is the "other"
+	// certificate of MTLS's checks, and the reverse).
+	MTLS, MTLS2 *Client
 }
 
 // Scopes are the main client's scopes.

@@ -263,7 +263,7 @@ func (f *fileDecoder) list(n *yaml.Node, key string, dst *[]string) error {
 }
 
 var fixtureKeys = []string{"special_characters", "without_client_credentials", "short_lived", "public", "brute_force",
-	"introspector", "second", "private_key_jwt", "private_key_jwt_2", "client_secret_jwt"}
+	"introspector", "second", "private_key_jwt", "private_key_jwt_2", "client_secret_jwt", "dpop_bound", "mtls", "mtls_2"}
 
 // fixtures reads the fixture clients; each is {id, secret, auth_method}, and a null one is
 // not declared.
@@ -274,15 +274,18 @@ func (f *fileDecoder) fixtures(n *yaml.Node, key string, dst *Fixtures) error {
 		"short_lived": &dst.ShortLived, "public": &dst.Public, "brute_force": &dst.BruteForce,
 		"introspector": &dst.Introspector, "second": &dst.Second, "private_key_jwt": &dst.PrivateKeyJWT,
 		"private_key_jwt_2": &dst.PrivateKeyJWT2, "client_secret_jwt": &dst.ClientSecretJWT,
+		"dpop_bound": &dst.DPoPBound, "mtls": &dst.MTLS, "mtls_2": &dst.MTLS2,
 	}
 	return f.members(n, key, fixtureKeys, func(key string, k, v *yaml.Node) error {
 		if isNull(deref(v)) {
 			return nil
 		}
 		var c Client
-		err := f.strings(v, key, []string{"id", "secret", "auth_method", "private_key", "private_key_file", "key_id", "alg"},
+		err := f.strings(v, key, []string{"id", "secret", "auth_method", "private_key", "private_key_file", "key_id", "alg",
+			"certificate", "certificate_file"},
 			map[string]*string{"id": &c.ID, "secret": &c.Secret, "auth_method": &c.AuthMethod, "private_key": &c.PrivateKey,
-				"private_key_file": &c.PrivateKeyFile, "key_id": &c.KeyID, "alg": &c.Alg},
+				"private_key_file": &c.PrivateKeyFile, "key_id": &c.KeyID, "alg": &c.Alg,
+				"certificate": &c.Certificate, "certificate_file": &c.CertificateFile},
 			func(member, value string) string {
 				if member == "auth_method" {
 					return checkAuthMethod(value)
@@ -290,6 +293,7 @@ func (f *fileDecoder) fixtures(n *yaml.Node, key string, dst *Fixtures) error {
 				return ""
 			})
 		c.PrivateKeyFile = resolve(f.dir, c.PrivateKeyFile)
+		c.CertificateFile = resolve(f.dir, c.CertificateFile)
 		switch {
 		case err != nil:
 		case c.ID == "":

@@ -54,6 +54,8 @@ var groups = map[string]string{
 	"user-sub":                             GroupTarget,
 	"single-valued-parameters":             GroupTarget,
 	"resource_indicators":                  GroupTarget,
+	"dpop-resource-path":                   GroupTarget,
+	"mtls-resource-path":                   GroupTarget,
 
 	"profile": GroupSelection,
 	"load":    GroupSelection,

@@ -30,6 +30,9 @@ type control struct {
 	args []string
 	// serve, when set, serves the provider instead of serveTLS (see fault.serve).
 	serve func(t *testing.T, h http.Handler) []string
+	// config, when set, is an allowed variation the reference has as an option (see
+	// fault.config).
+	config func(*provider.Config)
 }
 
 // controls differ only in ways the RFCs allow.
@@ -363,7 +366,7 @@ func TestControlsPassStrict(t *testing.T) {
 			if serve == nil {
 				serve = serveTLS
 			}
-			args := append(append(append(serve(t, referenceHandler(t, c.wrap)), "-strict"), controlArgs...), c.args...)
+			args := append(append(append(serve(t, referenceHandlerWith(t, c.config, c.wrap)), "-strict"), controlArgs...), c.args...)
 			run := runSuite(t, runTimeout, args...)
 			if run.exitCode != 0 {
 				t.Fatalf("the suite failed a provider the RFCs allow (exit %d):\n%s", run.exitCode, describeFailures(run))

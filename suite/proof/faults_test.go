@@ -39,6 +39,8 @@ type fault struct {
 	// serve, when set, serves the faulty provider instead of serveTLS and returns the suite
 	// flags that point at it (serveTLSAndCleartext, for instance).
 	serve func(t *testing.T, h http.Handler) []string
+	// config, when set, changes the reference's configuration before the fault wraps it.
+	config func(*provider.Config)
 }
 
 // response is a captured response that a fault may change before it is sent.
@@ -390,12 +392,12 @@ var _ = register([]fault{
 // them (args: allSpecs) and for the plain reference's control, or the proof would take minutes.
 var faultArgs = []string{"-request-timeout=5s", "-ginkgo.label-filter=!slow && !(" + m2mLabels + ")"}
 
-// m2mLabels are the labels of the specs of checklist sections 2.C–2.L (revocation,
+// m2mLabels are the labels of the specs of checklist sections 2.C–2.N (revocation,
 // introspection, metadata, the BCP, OAuth 2.1, JWT client authentication, JWT access tokens,
-// resource indicators). A fault of those sections runs its own row's specs (its args); the
+// resource indicators, DPoP, mutual TLS). A fault of those sections runs its own row's specs (its args); the
 // faults of RFC 6749 and 6750 leave those specs out, so that each run stays as small as it was
 // and its family stays its own. The controls run every spec, these included.
-const m2mLabels = `/^(rfc7009|rfc7662|rfc8414|rfc9700|oauth2\.1|rfc7523|rfc7521|rfc10070|oidcc|openidconnectcore|rfc9068|rfc8707)(:|$)/`
+const m2mLabels = `/^(rfc7009|rfc7662|rfc8414|rfc9700|oauth2\.1|rfc7523|rfc7521|rfc10070|oidcc|openidconnectcore|rfc9068|rfc8707|rfc9449|rfc8705)(:|$)/`
 
 // controlArgs are the suite flags of every control run: every spec but the slow ones.
 var controlArgs = []string{"-request-timeout=5s", "-ginkgo.label-filter=!slow"}
@@ -422,7 +424,7 @@ func checkFault(t *testing.T, f fault) {
 	if serve == nil {
 		serve = serveTLS
 	}
-	args := append(append(serve(t, referenceHandler(t, f.wrap)), faultArgs...), f.args...)
+	args := append(append(serve(t, referenceHandlerWith(t, f.config, f.wrap)), faultArgs...), f.args...)
 	if f.soft {
 		run := runSuite(t, runTimeout, args...)
 		if run.exitCode != 0 {

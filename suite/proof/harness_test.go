@@ -87,6 +87,14 @@ func startReference(t *testing.T, wrap func(http.Handler) http.Handler) []string
 // however the proof serves it.
 func referenceHandler(t *testing.T, wrap func(http.Handler) http.Handler) http.Handler {
 	t.Helper()
+	return referenceHandlerWith(t, nil, wrap)
+}
+
+// referenceHandlerWith is referenceHandler with configure (nil: none) applied to the
+// reference's configuration first: a control's allowed variation that the reference has as an
+// option (DPoP nonces, say).
+func referenceHandlerWith(t *testing.T, configure func(*provider.Config), wrap func(http.Handler) http.Handler) http.Handler {
+	t.Helper()
 	var once sync.Once
 	var h http.Handler
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -98,6 +106,9 @@ func referenceHandler(t *testing.T, wrap func(http.Handler) http.Handler) http.H
 			cfg := provider.FixtureConfig(provider.DemoClientID, provider.DemoClientSecret)
 			cfg.Issuer = scheme + "://" + r.Host
 			cfg.SigningKeys = []*rsa.PrivateKey{proofSigningKey(t)}
+			if configure != nil {
+				configure(&cfg)
+			}
 			p, err := provider.New(cfg)
 			if err != nil {
 				t.Error(err)
@@ -133,6 +144,7 @@ func serveTLS(t *testing.T, h http.Handler) []string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.ErrorLog = quietLog // the TLS checks send cleartext to this port on purpose
+	srv.TLS = askForClientCertificates()
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return targetFlags(t, srv.URL, srv.Certificate())
@@ -145,6 +157,7 @@ func serveTLS(t *testing.T, h http.Handler) []string {
 func serveTLSAndCleartext(t *testing.T, h http.Handler) []string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = askForClientCertificates()
 	srv.StartTLS() // sets up srv.TLS and the certificate; the listener is replaced below
 	tlsConfig := srv.TLS
 	srv.Close()
@@ -190,6 +203,11 @@ func serveTLSAndCleartext(t *testing.T, h http.Handler) []string {
 }
 
 var quietLog = log.New(io.Discard, "", 0)
+
+// askForClientCertificates is the TLS configuration of every provider the proof serves: it asks
+// for a client certificate and takes connections without one, as the bundled reference does,
+// so that mutual TLS (RFC 8705) works and everything else is as before.
+func askForClientCertificates() *tls.Config { return &tls.Config{ClientAuth: tls.RequestClientCert} }
 
 // targetFlags are the suite flags for a TLS provider at url whose certificate is cert.
 func targetFlags(t *testing.T, url string, cert *x509.Certificate) []string {

@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"crypto"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -78,7 +79,7 @@ func clientCertificate(c config.Client, keyText string) (*tls.Certificate, error
 	if err != nil {
 		return nil, err
 	}
-	pub, ok := leaf.PublicKey.(interface{ Equal(x any) bool })
+	pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(key.Public().Key) {
 		return nil, errors.New("the private key is not the certificate's")
 	}

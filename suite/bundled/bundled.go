@@ -78,6 +78,8 @@ func describe(t *suite.Target, given func(string) bool) {
 		PrivateKeyJWT:            keyed(provider.FixturePrivateKeyJWT, provider.FixturePrivateKeyJWTKeyPEM, provider.FixturePrivateKeyJWTKeyID),
 		PrivateKeyJWT2:           keyed(provider.FixturePrivateKeyJWT2, provider.FixturePrivateKeyJWT2KeyPEM, provider.FixturePrivateKeyJWT2KeyID),
 		ClientSecretJWT:          keyed(provider.FixtureClientSecretJWT, nil, ""),
+		MTLS:                     certified(provider.FixtureMTLS, provider.FixtureMTLSCertPEM, provider.FixtureMTLSKeyPEM),
+		MTLS2:                    certified(provider.FixtureMTLSSelfSigned, provider.FixtureMTLSSelfSignedCertPEM, provider.FixtureMTLSSelfSignedKeyPEM),
 	}
 	t.Scopes = suite.Scopes{Allowed: []string{provider.ScopeRead, provider.ScopeWrite}, Forbidden: "admin"}
 	t.Resources = []suite.Resource{
@@ -103,6 +105,16 @@ func describe(t *suite.Target, given func(string) bool) {
 		{Resource: provider.ResourceOne(t.Issuer), Path: provider.PathResourceOne},
 		{Resource: provider.ResourceTwo(t.Issuer), Path: provider.PathResourceTwo},
 	}
+}
+
+// certified is a mutual TLS fixture client with its certificate and private key.
+func certified(cl provider.Client, certPEM, keyPEM []byte) *suite.Credentials {
+	cred, err := suite.NewCredentials(config.Client{ID: cl.ID, AuthMethod: string(cl.AuthMethod),
+		Certificate: string(certPEM), PrivateKey: string(keyPEM)})
+	if err != nil {
+		panic("the reference's fixture certificate: " + err.Error())
+	}
+	return cred
 }
 
 // keyed is a JWT-authenticating fixture client with its private key.

@@ -15,7 +15,9 @@
 // or to --access-log, through a buffer flushed at least every 100 ms and on shutdown.
 // --tls-cert and --tls-key serve HTTPS with a certificate of your own; --dev-tls makes a
 // throwaway certificate authority and a certificate for localhost, and prints the authority's
-// file, for the conformance suite's --ca-file.
+// file, for the conformance suite's --ca-file. Over TLS the provider asks every client for a
+// certificate and takes connections without one: the mutual TLS clients (RFC 8705) of
+// --fixtures authenticate with theirs.
 //
 // The provider has an issuer identifier (RFC 8414), by default its own URL as it prints it
 // (http://localhost:8080, or https:// with TLS); --issuer sets another, for a provider behind a
@@ -164,6 +166,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		tlsConfig, caFile = &tls.Config{Certificates: []tls.Certificate{cert}}, file
 		logger.Warn("serving with a throwaway development certificate authority: for development and tests only")
+	}
+
+	if tlsConfig != nil {
+		tlsConfig = provider.RequestClientCertificates(tlsConfig) // RFC 8705 client certificates
 	}
 
 	l, err := net.Listen("tcp", *addr)

@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -49,6 +50,8 @@ var (
 		"the access token was sent in more than one way"}
 	errMalformed = bearerError{http.StatusBadRequest, "invalid_request",
 		"the Authorization header is not a well-formed Bearer credential"}
+	errMalformedDPoP = bearerError{http.StatusBadRequest, "invalid_request",
+		"the Authorization header is not a well-formed DPoP credential"}
 	errUnknownToken = bearerError{http.StatusUnauthorized, "invalid_token",
 		"the access token is invalid"}
 	errExpiredToken = bearerError{http.StatusUnauthorized, "invalid_token",
@@ -67,35 +70,117 @@ func (p *Provider) protect(requiredScope string, next http.HandlerFunc) http.Han
 	return p.protectResource(p.defaultResource, requiredScope, next)
 }
 
+// routeKind says which access tokens a protected route takes.
+type routeKind int
+
+const (
+	// anyToken: unbound tokens with the Bearer scheme, DPoP-bound ones with the DPoP scheme and a
+	// proof (RFC 9449 §7), certificate-bound ones over a connection with their certificate (RFC
+	// 8705 §3). Challenges are Bearer challenges, or DPoP ones when the DPoP scheme was used.
+	anyToken routeKind = iota
+	// dpopTokens: DPoP-bound tokens only (PathResourceDPoP); every challenge is a DPoP one.
+	dpopTokens
+	// certificateTokens: certificate-bound tokens only (PathResourceMTLS).
+	certificateTokens
+)
+
 // protectResource is protect for the resource identified by resource: a token whose audience
 // does not contain it is invalid here (RFC 9068 §4, RFC 8707 §2), as is a revoked one. An empty
 // resource (no issuer) accepts every audience.
 func (p *Provider) protectResource(resource, requiredScope string, next http.HandlerFunc) http.Handler {
+	return p.protectRoute(resource, requiredScope, anyToken, next)
+}
+
+// protectRoute is protectResource for a route that takes the tokens kind says.
+func (p *Provider) protectRoute(resource, requiredScope string, kind routeKind, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, berr := bearerCredential(r)
+		token, dpopScheme, berr := p.accessCredential(r)
+		dpopChallenge := dpopScheme || kind == dpopTokens
 		if berr != nil {
-			p.writeBearerError(w, *berr, "")
+			p.writeResourceError(w, resourceFailure{bearerError: *berr}, "", dpopChallenge)
 			return
 		}
 		facts, berr := p.checkToken(token, time.Now())
 		switch {
 		case berr != nil:
-			p.writeBearerError(w, *berr, "")
+			p.writeResourceError(w, resourceFailure{bearerError: *berr}, "", dpopChallenge)
 			return
 		case resource != "" && !slices.Contains(facts.Audience, resource):
-			p.writeBearerError(w, errWrongAudience, "")
+			p.writeResourceError(w, resourceFailure{bearerError: errWrongAudience}, "", dpopChallenge)
 			return
 		case p.isRevoked(facts):
-			p.writeBearerError(w, errRevokedToken, "")
+			p.writeResourceError(w, resourceFailure{bearerError: errRevokedToken}, "", dpopChallenge)
 			return
 		}
+		if facts.Binding.bound() || dpopScheme || kind != anyToken {
+			if f := p.checkSenderConstraint(r, token, dpopScheme, facts, kind); f != nil {
+				p.writeResourceError(w, *f, "", dpopChallenge)
+				return
+			}
+		}
 		if requiredScope != "" && !slices.Contains(strings.Fields(facts.Scope), requiredScope) {
-			p.writeBearerError(w, bearerError{http.StatusForbidden, "insufficient_scope",
-				"the access token does not carry the scope " + requiredScope}, requiredScope)
+			p.writeResourceError(w, resourceFailure{bearerError: bearerError{http.StatusForbidden, "insufficient_scope",
+				"the access token does not carry the scope " + requiredScope}}, requiredScope, dpopChallenge)
 			return
+		}
+		if dpopScheme && p.dpop.nonces {
+			// RFC 9449 §8.2, §9: a fresh nonce on success, for the client's next request.
+			w.Header().Set("DPoP-Nonce", p.dpop.newNonce(nonceForResource))
 		}
 		next(w, r)
 	})
+}
+
+// accessCredential finds the access token of a request: with the DPoP scheme when the provider
+// takes DPoP (dpop true), otherwise as bearerCredential does.
+func (p *Provider) accessCredential(r *http.Request) (token string, dpop bool, berr *bearerError) {
+	if !p.dpopEnabled() {
+		token, berr = bearerCredential(r)
+		return token, false, berr
+	}
+	authz := r.Header.Values("Authorization")
+	if len(authz) != 1 {
+		token, berr = bearerCredential(r)
+		return token, false, berr
+	}
+	scheme, rest, _ := strings.Cut(authz[0], " ")
+	if !strings.EqualFold(scheme, "DPoP") {
+		token, berr = bearerCredential(r)
+		return token, false, berr
+	}
+	if formHasAccessToken(r) {
+		return "", true, &errTwoWays
+	}
+	token = strings.TrimLeft(rest, " ")
+	if !isB64token(token) { // token68 (RFC 9449 §7.1) is b64token's syntax
+		return "", true, &errMalformedDPoP
+	}
+	return token, true, nil
+}
+
+// resourceFailure is a refusal at the resource server: the error, and what goes with it for DPoP
+// (dpop.go): a fresh nonce (use_dpop_nonce), a Retry-After (the jti cache is full).
+type resourceFailure struct {
+	bearerError
+	nonce      bool
+	retryAfter time.Duration
+}
+
+// writeResourceError answers a refused request with a Bearer challenge (writeBearerError) or,
+// when dpop is set, a DPoP challenge (RFC 9449 §7.1): the same attributes plus algs.
+func (p *Provider) writeResourceError(w http.ResponseWriter, f resourceFailure, scope string, dpop bool) {
+	if f.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter.Round(time.Second)/time.Second)+1))
+	}
+	if !dpop {
+		p.writeBearerError(w, f.bearerError, scope)
+		return
+	}
+	if f.nonce {
+		w.Header().Set("DPoP-Nonce", p.dpop.newNonce(nonceForResource))
+	}
+	w.Header().Set("WWW-Authenticate", authChallenge("DPoP", p.realm, f.code, f.description, scope)+`, algs="`+dpopAlgsParam+`"`)
+	p.writeErrorBody(w, f.bearerError)
 }
 
 // bearerCredential finds the access token of a request. The reference accepts it in the
@@ -151,6 +236,11 @@ func formHasAccessToken(r *http.Request) bool {
 // error as JSON for clients that read bodies.
 func (p *Provider) writeBearerError(w http.ResponseWriter, e bearerError, scope string) {
 	w.Header().Set("WWW-Authenticate", bearerChallenge(p.realm, e.code, e.description, scope))
+	p.writeErrorBody(w, e)
+}
+
+// writeErrorBody writes the status of e and, where there is an error, the error as JSON.
+func (p *Provider) writeErrorBody(w http.ResponseWriter, e bearerError) {
 	if e.code == "" {
 		w.WriteHeader(e.status)
 		return
@@ -166,8 +256,14 @@ func (p *Provider) writeBearerError(w http.ResponseWriter, e bearerError, scope 
 // strings; the reference's own values never contain a quote or backslash, but a realm from
 // configuration might, so both are escaped.
 func bearerChallenge(realm, code, description, scope string) string {
+	return authChallenge("Bearer", realm, code, description, scope)
+}
+
+// authChallenge is bearerChallenge for the given scheme (Bearer, or DPoP: RFC 9449 §7.1).
+func authChallenge(scheme, realm, code, description, scope string) string {
 	var b strings.Builder
-	b.WriteString(`Bearer realm=`)
+	b.WriteString(scheme)
+	b.WriteString(` realm=`)
 	b.WriteString(quote(realm))
 	for _, kv := range [][2]string{{"error", code}, {"error_description", description}, {"scope", scope}} {
 		if kv[1] != "" {

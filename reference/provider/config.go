@@ -72,6 +72,9 @@ type Client struct {
 	// JWTAccessTokens gives this client RFC 9068 JWT access tokens instead of opaque ones
 	// (jwtat.go). It needs Config.Issuer.
 	JWTAccessTokens bool
+	// DPoPBound is RFC 9449 §5.2 dpop_bound_access_tokens: the client gets DPoP-bound tokens
+	// only, and a token request without a DPoP proof is refused with invalid_request (dpop.go).
+	DPoPBound bool
 }
 
 // Config configures a Provider. Its zero value is not usable: Clients needs at least one entry.
@@ -99,6 +102,9 @@ type Config struct {
 	MTLSClientCAs *x509.CertPool
 	// TokenLifetime is how long an access token is valid. Zero means DefaultTokenLifetime.
 	TokenLifetime time.Duration
+	// DPoPNonces makes the token endpoint and the resource server demand DPoP nonces (RFC 9449
+	// §8, §9; dpop.go). DPoP itself is on whenever Issuer is set.
+	DPoPNonces bool
 	// Realm names the protection space in WWW-Authenticate challenges. Empty means "ccconform".
 	Realm string
 	// TokenKey is the HMAC-SHA256 key that signs access tokens; it must be at least 32 bytes.
@@ -222,7 +228,7 @@ func FixtureConfig(clientID, clientSecret string) Config {
 	cfg.Clients = append(cfg.Clients, FixtureSpecialCharacters, FixtureNoClientCredentials,
 		FixtureShortLived, FixturePublic, FixtureThrowaway,
 		FixtureIntrospector, FixtureSecond, FixturePrivateKeyJWT, FixturePrivateKeyJWT2, FixtureClientSecretJWT,
-		FixtureMTLS, FixtureMTLSSelfSigned)
+		FixtureMTLS, FixtureMTLSSelfSigned, FixtureDPoPBound)
 	cfg.MTLSClientCAs = FixtureMTLSClientCAs()
 	return cfg
 }

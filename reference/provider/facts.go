@@ -17,6 +17,8 @@ type tokenFacts struct {
 	ID string
 	// JWT tells an RFC 9068 JWT access token from an opaque one.
 	JWT bool
+	// Binding is what the token is bound to (its cnf claim; binding.go): only JWTs are bound.
+	Binding binding
 }
 
 // inspectToken verifies an access token of either format (the JWT's signature, type and

@@ -57,5 +57,12 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	if p.issuer != "" {
 		resp["iss"] = p.issuer
 	}
+	if b := f.Binding; b.bound() {
+		// RFC 9449 §6.2, RFC 8705 §3.2: the token's cnf, and its type for a DPoP-bound one.
+		resp["cnf"] = b.cnf()
+		if b.JKT != "" {
+			resp["token_type"] = "DPoP"
+		}
+	}
 	_ = writeTokenResponse(w, resp, nil)
 }

@@ -42,10 +42,14 @@ type accessTokenClaims struct {
 	jwt.Claims
 	ClientID string `json:"client_id,omitempty"`
 	Scope    string `json:"scope,omitempty"`
+	// Cnf is the confirmation claim of a sender-constrained token (RFC 7800 §3.1): jkt (RFC 9449
+	// §6.1), x5t#S256 (RFC 8705 §3.1).
+	Cnf map[string]string `json:"cnf,omitempty"`
 }
 
 // accessGenerator is go-oauth2's AccessGenerate: a JWT when one is due, the opaque token of
-// tokens.go otherwise.
+// tokens.go otherwise. A sender-constrained token (the binding handleToken put in ctx) is always
+// a JWT, whose cnf claim carries the binding.
 type accessGenerator struct{ p *Provider }
 
 func (g accessGenerator) Token(ctx context.Context, data *oauth2.GenerateBasic, refresh bool) (string, string, error) {
@@ -63,19 +67,20 @@ func (g accessGenerator) Token(ctx context.Context, data *oauth2.GenerateBasic, 
 		}
 	}
 	c := p.clients.byID[clientID]
-	if len(audience) == 0 && !p.cfg.JWTAccessTokens && (c == nil || !c.JWTAccessTokens) {
+	b := bindingFrom(ctx)
+	if len(audience) == 0 && !p.cfg.JWTAccessTokens && (c == nil || !c.JWTAccessTokens) && !b.bound() {
 		return p.codec.Token(ctx, data, refresh)
 	}
 	if len(audience) == 0 {
 		audience = []string{p.defaultResource}
 	}
 	ti := data.TokenInfo
-	tok, err := p.signAccessToken(clientID, ti.GetScope(), audience, ti.GetAccessCreateAt(), ti.GetAccessExpiresIn())
+	tok, err := p.signAccessToken(clientID, ti.GetScope(), audience, b, ti.GetAccessCreateAt(), ti.GetAccessExpiresIn())
 	return tok, "", err
 }
 
-// signAccessToken makes an RFC 9068 access token.
-func (p *Provider) signAccessToken(clientID, scope string, audience []string, issued time.Time, lifetime time.Duration) (string, error) {
+// signAccessToken makes an RFC 9068 access token, bound as b says.
+func (p *Provider) signAccessToken(clientID, scope string, audience []string, b binding, issued time.Time, lifetime time.Duration) (string, error) {
 	jti, err := randomID()
 	if err != nil {
 		return "", err
@@ -91,6 +96,7 @@ func (p *Provider) signAccessToken(clientID, scope string, audience []string, is
 		},
 		ClientID: clientID,
 		Scope:    scope,
+		Cnf:      b.cnf(),
 	}
 	return jwt.Signed(p.keys.current.Load().atSigner).Claims(claims).Serialize()
 }
@@ -156,5 +162,6 @@ func (p *Provider) checkJWT(token string, now time.Time) (tokenFacts, *bearerErr
 		return tokenFacts{}, &errUnknownToken
 	}
 	return tokenFacts{ClientID: c.ClientID, Scope: c.Scope, Audience: c.Audience,
-		IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time(), ID: c.ID, JWT: true}, nil
+		IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time(), ID: c.ID, JWT: true,
+		Binding: binding{JKT: c.Cnf["jkt"], X5TS256: c.Cnf["x5t#S256"]}}, nil
 }

@@ -36,6 +36,8 @@ type serverMetadata struct {
 	IntrospectionAuthMethods          []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
 	IntrospectionAuthSigningAlgs      []string `json:"introspection_endpoint_auth_signing_alg_values_supported,omitempty"`
 
+	// RFC 9449 §5.1 (dpop.go).
+	DPoPSigningAlgs []string `json:"dpop_signing_alg_values_supported,omitempty"`
 	// RFC 8705 §3.3: true when certificate clients are registered (mtls.go), left out otherwise.
 	TLSClientCertificateBoundAccessTokens bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 }
@@ -63,6 +65,9 @@ func (p *Provider) metadataDocument() ([]byte, error) {
 		TokenEndpointAuthSigningAlgs:      algs,
 	}
 	md.TLSClientCertificateBoundAccessTokens = p.hasCertificateClients() // mtls.go
+	for _, a := range dpopAlgs {
+		md.DPoPSigningAlgs = append(md.DPoPSigningAlgs, string(a))
+	}
 	p.addEndpointMetadata(&md, methods, algs)
 	body, err := json.MarshalIndent(md, "", "  ")
 	return append(body, '\n'), err

@@ -26,6 +26,10 @@ const (
 	PathScopedResource = "/scoped-resource"
 	PathIntrospect     = "/introspect" // RFC 7662 (introspect.go)
 	PathRevoke         = "/revoke"     // RFC 7009 (revoke.go)
+	// Resource servers of sender-constrained tokens, with an issuer only (dpop.go, mtls.go): they
+	// take only DPoP-bound tokens (RFC 9449 §7), only certificate-bound ones (RFC 8705 §3).
+	PathResourceDPoP = "/rs/dpop"
+	PathResourceMTLS = "/rs/mtls"
 )
 
 // Provider is the reference authorization and resource server.
@@ -41,6 +45,7 @@ type Provider struct {
 	replay   *replayCache                // client assertions' jti (replay.go)
 	revoked  *expiringSet                // the revocation deny-list (revoke.go)
 	codec    *tokenCodec                 // opaque access tokens (tokens.go)
+	dpop     *dpopState                  // DPoP proofs' clock, jti cache and nonces (dpop.go)
 	// The JWT features (Config.Issuer): all zero without an issuer. keys.go, jwtat.go,
 	// resources.go, metadata.go.
 	issuer, defaultResource, resourceOne, resourceTwo string
@@ -72,6 +77,9 @@ func New(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	p.codec = codec
+	if p.dpop, err = newDPoPState(cfg); err != nil {
+		return nil, err
+	}
 	if err := p.setUpJWT(); err != nil {
 		return nil, err
 	}
@@ -98,6 +106,11 @@ func (p *Provider) Handler() http.Handler {
 	mux.HandleFunc(PathIntrospect, p.handleIntrospect) // every method: a GET gets an OAuth error
 	mux.HandleFunc(PathRevoke, p.handleRevoke)
 	p.routeJWTFeatures(mux) // metadata, JWKS, /rs/one, /rs/two: with an issuer only
+	if p.keys != nil {
+		// Sender-constrained tokens are JWTs, so these need an issuer too; default audience.
+		mux.Handle("GET "+PathResourceDPoP, p.protectRoute(p.defaultResource, "", dpopTokens, p.handleRead))
+		mux.Handle("GET "+PathResourceMTLS, p.protectRoute(p.defaultResource, "", certificateTokens, p.handleRead))
+	}
 	return p.accessLog(mux)
 }
 

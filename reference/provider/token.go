@@ -73,9 +73,49 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// The library reads parameters with r.FormValue, which uses r.Form when it is set.
 	r.Form, r.PostForm = form, form
-	if err := p.oauth.HandleTokenRequest(w, r); err != nil {
+	// What go-oauth2's HandleTokenRequest does, with the token's binding (dpop.go, mtls.go)
+	// decided between the client's authentication and the making of the token.
+	if err := p.issueToken(w, r); err != nil {
 		p.log("token response not written", "error", err.Error())
 	}
+}
+
+// issueToken authenticates the client (ValidationTokenRequest calls authenticateClient), then
+// checks its DPoP proof and decides what the token is bound to (tokenBinding), then has the
+// token made (GetAccessToken: the grant and scope checks, then accessGenerator, which reads the
+// binding from the context).
+func (p *Provider) issueToken(w http.ResponseWriter, r *http.Request) error {
+	gt, tgr, err := p.oauth.ValidationTokenRequest(r)
+	if err != nil {
+		return p.writeTokenErrorResponse(w, err)
+	}
+	b, err := p.tokenBinding(w, r, tgr.ClientID)
+	if err != nil {
+		return p.writeTokenErrorResponse(w, err)
+	}
+	ctx := r.Context()
+	if b.bound() {
+		ctx = withBinding(ctx, b)
+	}
+	ti, err := p.oauth.GetAccessToken(ctx, gt, tgr)
+	if err != nil {
+		return p.writeTokenErrorResponse(w, err)
+	}
+	data := p.oauth.GetTokenData(ti)
+	if b.JKT != "" {
+		data["token_type"] = "DPoP" // RFC 9449 §5
+		if p.dpop.nonces {
+			// §8.2: a fresh nonce with the token, for the client's next request.
+			w.Header().Set("DPoP-Nonce", p.dpop.newNonce(nonceForToken))
+		}
+	}
+	return writeTokenResponse(w, data, nil)
+}
+
+// writeTokenErrorResponse is writeTokenError that returns the write's error.
+func (p *Provider) writeTokenErrorResponse(w http.ResponseWriter, err error) error {
+	data, code, header := p.oauth.GetErrorData(err)
+	return writeTokenResponse(w, data, header, code)
 }
 
 // readTokenForm parses and checks a token request body.

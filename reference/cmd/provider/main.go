@@ -86,6 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	issuer := fs.String("issuer", "", "issuer identifier, an http(s) URL with no path (default: the URL the provider listens on)")
 	jwtAccessTokens := fs.Bool("jwt-access-tokens", false, "issue RFC 9068 JWT access tokens to every client (default: only for requests with resource)")
 	signingKey := fs.String("signing-key", "", "PEM file of RSA private keys that sign JWT access tokens, the first signing (default: a fresh key)")
+	dpopNonces := fs.Bool("dpop-nonces", false, "demand DPoP nonces (RFC 9449 §8, §9) at the token endpoint and the resource servers")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -129,6 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	cfg.JWTAccessTokens = *jwtAccessTokens
+	cfg.DPoPNonces = *dpopNonces
 	if *signingKey != "" {
 		data, err := os.ReadFile(*signingKey)
 		if err != nil {

@@ -98,7 +98,7 @@ func tryMTLSTokenRequest(ctx context.Context, note string, c Credentials, cert *
 	GinkgoHelper()
 	needTokenPath()
 	endpoint := mtlsURL("token_endpoint")
-	authorization, body := c.authenticateAt(endpoint, form("client_id", c.ID))
+	authorization, body := c.authenticateAt(target.url(endpoint), form("client_id", c.ID))
 	return trySend(ctx, request{Method: http.MethodPost, Path: endpoint, Note: note, Form: body, Authorization: authorization, Certificate: cert})
 }
 

@@ -43,7 +43,7 @@ var _ = Describe("RFC 8705 §3: certificate-bound access tokens", func() {
 				By("introspecting the certificate-bound token")
 				introspector := *target.Clients.Introspector
 				endpoint := mtlsURL("introspection_endpoint")
-				authorization, body := introspector.authenticateAt(endpoint, tokenForm(tok.AccessToken, ""))
+				authorization, body := introspector.authenticateAt(target.url(endpoint), tokenForm(tok.AccessToken, ""))
 				res := send(ctx, request{Method: http.MethodPost, Path: endpoint, Note: "introspect the certificate-bound token",
 					Form: body, Authorization: authorization})
 				members := introspectionOf(res)

@@ -105,6 +105,10 @@ func describe(t *suite.Target, given func(string) bool) {
 		{Resource: provider.ResourceOne(t.Issuer), Path: provider.PathResourceOne},
 		{Resource: provider.ResourceTwo(t.Issuer), Path: provider.PathResourceTwo},
 	}
+	// F-MTLS's resource server: only certificate-bound tokens, over mutual TLS.
+	if !given("mtls-resource-path") {
+		t.MTLSResourcePath = provider.PathResourceMTLS
+	}
 }
 
 // certified is a mutual TLS fixture client with its certificate and private key.

@@ -58,4 +58,12 @@
 //     once; 503 with Retry-After when it is full (revoke.go, expiring.go);
 //   - the fixture clients of those features, with committed public test keys (fixtures.go,
 //     fixturekeys/).
+//
+// Mutual TLS (RFC 8705; mtls.go), on crypto/tls and crypto/x509, with or without an issuer: a
+// listener configured with RequestClientCertificates asks every client for a certificate;
+// clients registered for tls_client_auth (a chain to Config.MTLSClientCAs, for client
+// authentication, with the registered subject DN) or self_signed_tls_client_auth (a registered
+// certificate's key) authenticate with client_id and that certificate alone, at every endpoint
+// that authenticates clients, and their tokens are bound to it (cnf x5t#S256); the fixture
+// clients conformance-mtls and conformance-mtls-self come with a committed CA and certificates.
 package provider

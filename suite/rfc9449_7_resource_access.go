@@ -164,7 +164,10 @@ var _ = Describe("RFC 9449 §7: access to a DPoP-protected resource", func() {
 				func(nonce string) string {
 					return key.proof(http.MethodGet, u).ath(tok.AccessToken).nonce(nonce).sign()
 				})
-			code, _ := rsDPoPErrorCode(res)
+			code, ok := rsDPoPErrorCode(res)
+			if !ok {
+				code, _ = rsErrorIndication(res) // a Bearer challenge's, or the JSON body's
+			}
 			switch {
 			case res.StatusCode == http.StatusBadRequest && code == "invalid_request":
 				row("C-9449-7.1-b").Inform("two Authorization fields (Bearer and DPoP) get 400 invalid_request, as in RFC 9449's Figure 19")

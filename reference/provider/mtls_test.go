@@ -426,3 +426,75 @@ func TestMutualTLSEndToEnd(t *testing.T) {
 		t.Errorf("A for the self-signed client: %d %v", status, m)
 	}
 }
+
+// A token issued to a client that authenticated with certificate A is a JWT bound to A (cnf
+// x5t#S256, also in introspection), and a resource server takes it only over a connection
+// with A (RFC 8705 §3): none or B is 401 invalid_token with a Bearer challenge. /rs/mtls takes
+// certificate-bound tokens only.
+func TestCertificateBoundTokenAtTheResource(t *testing.T) {
+	cfg := FixtureConfig(DemoClientID, DemoClientSecret)
+	cfg.Issuer = caIssuer
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, client := mtlsServer(t, p)
+	certA := fixtureCert(t, FixtureMTLSCertPEM, FixtureMTLSKeyPEM)
+	certB := fixtureCert(t, FixtureMTLSSelfSignedCertPEM, FixtureMTLSSelfSignedKeyPEM)
+	res, err := client(certA).PostForm(base+PathToken, ccForm(FixtureMTLS.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&tok)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || tok.TokenType != "Bearer" {
+		t.Fatalf("token: %d %+v %v", res.StatusCode, tok, err)
+	}
+	want := thumbprintOf(parsePEMCert(t, FixtureMTLSCertPEM))
+	parts := strings.Split(tok.AccessToken, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", tok.AccessToken)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		Cnf map[string]string `json:"cnf"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil || len(claims.Cnf) != 1 || claims.Cnf["x5t#S256"] != want {
+		t.Errorf("cnf %v, want x5t#S256 %s (%v)", claims.Cnf, want, err)
+	}
+	e := &caEnv{t: t, p: p, h: p.Handler()}
+	if cnf, _ := jsonObject(t, e.introspect(tok.AccessToken))["cnf"].(map[string]any); cnf["x5t#S256"] != want {
+		t.Errorf("introspection cnf %v", cnf)
+	}
+
+	get := func(c *http.Client, path, token string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode, res.Header.Get("WWW-Authenticate")
+	}
+	for _, path := range []string{PathResourceMTLS, PathReadResource} {
+		if status, _ := get(client(certA), path, tok.AccessToken); status != http.StatusOK {
+			t.Errorf("%s with A: %d", path, status)
+		}
+		for name, c := range map[string]*http.Client{"no certificate": client(), "B": client(certB)} {
+			status, challenge := get(c, path, tok.AccessToken)
+			if status != http.StatusUnauthorized || !strings.HasPrefix(challenge, "Bearer ") || !strings.Contains(challenge, `error="invalid_token"`) {
+				t.Errorf("%s with %s: %d %q", path, name, status, challenge)
+			}
+		}
+	}
+	unbound := e.secretToken(DemoClientID, DemoClientSecret)
+	if status, challenge := get(client(certA), PathResourceMTLS, unbound); status != http.StatusUnauthorized || !strings.Contains(challenge, "invalid_token") {
+		t.Errorf("an unbound token at %s: %d %q", PathResourceMTLS, status, challenge)
+	}
+}

@@ -221,7 +221,7 @@ func targetFlags(t *testing.T, url string, cert *x509.Certificate) []string {
 // referenceTargetAt is a copy of reference/target.yaml for the reference served at url: its
 // URLs (the issuer, the resource indicators R1 and R2, which the reference derives from its
 // issuer) name url instead of the hand-started command's http://localhost:8080, and its key
-// files are named by absolute paths, since the copy lives elsewhere.
+// and certificate files are named by absolute paths, since the copy lives elsewhere.
 func referenceTargetAt(t *testing.T, url string) string {
 	t.Helper()
 	ref := referenceTarget(t)
@@ -231,6 +231,7 @@ func referenceTargetAt(t *testing.T, url string) string {
 	}
 	text := strings.ReplaceAll(string(data), "http://localhost:8080", url)
 	text = strings.ReplaceAll(text, "private_key_file: ", "private_key_file: "+filepath.Dir(ref)+string(filepath.Separator))
+	text = strings.ReplaceAll(text, "certificate_file: ", "certificate_file: "+filepath.Dir(ref)+string(filepath.Separator))
 	description := filepath.Join(t.TempDir(), "target.yaml")
 	if err := os.WriteFile(description, []byte(text), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,63 @@
+package proof
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/ccconform/ccconform/reference/provider"
+)
+
+// Controls of RFC 8705 (mutual TLS): providers that differ from the reference only in ways the
+// RFC allows. Each runs the mutual TLS specs and C-8414-2-f (which tries the advertised mTLS
+// methods too), and must pass strict with no warning.
+
+// mtlsSpecs selects the specs of RFC 8705 and the metadata spec that tries every advertised
+// client authentication method.
+const mtlsSpecs = "-ginkgo.label-filter=cap:mtls || C-8414-2-f"
+
+// mtlsAliasPrefix is where the aliases control serves the endpoints for mutual TLS clients.
+const mtlsAliasPrefix = "/mtls"
+
+func init() {
+	controls = append(controls,
+		control{name: "mtls: the reference with its mutual TLS fixtures", args: []string{mtlsSpecs}},
+		// RFC 8705 §5: an mTLS client uses the mtls_endpoint_aliases entries in preference to
+		// the conventional endpoints. Here only the aliases take certificate authentication,
+		// and the conventional token endpoint refuses it: the suite passes only if it follows
+		// the aliases (cloudentity/oauth2c PR #55 fixed a client that did not).
+		control{name: "mtls: mtls_endpoint_aliases at other paths, and the conventional token endpoint refusing certificate authentication",
+			args: []string{mtlsSpecs}, wrap: mtlsAliases},
+		// RFC 8705 §3.3: tls_client_certificate_bound_access_tokens is optional (absent means
+		// false); a provider that leaves it out is recorded, not warned about.
+		control{name: "mtls: the metadata without tls_client_certificate_bound_access_tokens", args: []string{mtlsSpecs},
+			wrap: editResponses(at(http.MethodGet, provider.PathMetadata), delMember("tls_client_certificate_bound_access_tokens"))},
+	)
+}
+
+// mtlsAliases serves the token and introspection endpoints for mutual TLS clients at
+// /mtls/token and /mtls/introspect, lists them in the metadata's mtls_endpoint_aliases, and
+// refuses certificate authentication at the conventional token endpoint.
+func mtlsAliases(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == provider.PathMetadata:
+			editResponses(everyRequest, func(req *http.Request, res *response) {
+				setMember("mtls_endpoint_aliases", map[string]any{
+					"token_endpoint":         resourceIssuer(req) + mtlsAliasPrefix + provider.PathToken,
+					"introspection_endpoint": resourceIssuer(req) + mtlsAliasPrefix + provider.PathIntrospect,
+				})(req, res)
+			})(next).ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, mtlsAliasPrefix+"/"):
+			r.URL.Path = strings.TrimPrefix(r.URL.Path, mtlsAliasPrefix)
+			r.URL.RawPath, r.RequestURI = "", r.URL.RequestURI()
+			next.ServeHTTP(w, r)
+		case mtlsClientRequest(r):
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"certificate authentication is served at the mtls_endpoint_aliases"}`))
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}

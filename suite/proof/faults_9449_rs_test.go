@@ -2,12 +2,14 @@ package proof
 
 import (
 	"crypto"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -109,6 +111,10 @@ func rsEditChallenges(edit func(string) string) func(http.Handler) http.Handler 
 	})
 }
 
+// rsErrorParams are a challenge's error and error_description parameters with the comma after
+// each.
+var rsErrorParams = regexp.MustCompile(`error(_description)?="[^"]*",?\s*`)
+
 // rsAlgsParam is a challenge's algs parameter with the comma before it.
 var rsAlgsParam = regexp.MustCompile(`,?\s*algs="[^"]*"`)
 
@@ -129,6 +135,29 @@ var _ = register([]fault{
 			jkt := rsBoundJKT(r)
 			return jkt != "" && rsProofJKT(r) != "" && rsProofJKT(r) != jkt
 		}))},
+	{name: "2.M RS: the DPoP route serves a bound token without a proof", breaks: "C-9449-7.1-a", args: rsRowFilter("C-9449-7.1-a"),
+		wrap: rsServed(and(rsDPoPGET, rsDPoPScheme, func(r *http.Request) bool { return r.Header.Get("DPoP") == "" }))},
+	{name: "2.M RS: the DPoP route serves a proof whose ath is another token's", breaks: "C-9449-7.1-a", args: rsRowFilter("C-9449-7.1-a"),
+		wrap: rsServed(and(rsDPoPGET, rsDPoPScheme, func(r *http.Request) bool {
+			_, claims, ok := rsProofParts(r)
+			ath, has := claims["ath"].(string)
+			_, token := rsScheme(r)
+			sum := sha256.Sum256([]byte(token))
+			return ok && has && ath != base64.RawURLEncoding.EncodeToString(sum[:])
+		}))},
+	{name: "2.M RS: the DPoP route serves a proof made for another method and URL", breaks: "C-9449-7.1-a", args: rsRowFilter("C-9449-7.1-a"),
+		wrap: rsServed(and(rsDPoPGET, rsDPoPScheme, func(r *http.Request) bool {
+			_, claims, ok := rsProofParts(r)
+			htu, _ := claims["htu"].(string)
+			return ok && (claims["htm"] != r.Method || !strings.HasSuffix(htu, r.URL.Path))
+		}))},
+	{name: "2.M RS: the DPoP route serves a proof an hour old", breaks: "C-9449-7.1-a", args: rsRowFilter("C-9449-7.1-a"),
+		wrap: rsServed(and(rsDPoPGET, rsDPoPScheme, func(r *http.Request) bool {
+			_, claims, ok := rsProofParts(r)
+			n, _ := claims["iat"].(json.Number)
+			iat, err := n.Int64()
+			return ok && err == nil && iat < time.Now().Add(-10*time.Minute).Unix()
+		}))},
 	// §7.1 names invalid_dpop_proof for a proof §4.3 rejects and invalid_token for a key that
 	// does not match: swapped, the checklist's lenient case.
 	{name: "2.M RS: the DPoP route swaps invalid_token and invalid_dpop_proof", breaks: "C-9449-7.1-a", soft: true, args: rsRowFilter("C-9449-7.1-a"),
@@ -146,6 +175,14 @@ var _ = register([]fault{
 	// §7.1 (SHOULD): the DPoP challenge names the algorithms taken for proofs.
 	{name: "2.M RS: the DPoP route's challenges carry no algs", breaks: "C-9449-7.1-b", soft: true, args: rsRowFilter("C-9449-7.1-b"),
 		wrap: rsEditChallenges(func(v string) string { return strings.TrimSpace(rsAlgsParam.ReplaceAllString(v, "")) })},
+
+	// §7.1 (SHOULD), §7.2 and RFC 6750 §3.1: error information only when a token was
+	// presented, and then an error.
+	{name: "2.M RS: the DPoP route's challenge to a request without credentials carries an error", breaks: "C-9449-7.1-b", soft: true,
+		args: rsRowFilter("C-9449-7.1-b"),
+		wrap: editResponses(and(rsDPoPGET, withoutAuthorization), setHeader("WWW-Authenticate", `DPoP error="invalid_token", algs="ES256 PS256"`))},
+	{name: "2.M RS: the DPoP route's challenges carry no error", breaks: "C-9449-7.1-b", soft: true, args: rsRowFilter("C-9449-7.1-b"),
+		wrap: rsEditChallenges(func(v string) string { return rsErrorParams.ReplaceAllString(v, "") })},
 
 	// §9: the resource server demands nonces (Config.DPoPNonces), then refuses every proof
 	// that carries one with a new demand: the nonce it asked for leads nowhere.

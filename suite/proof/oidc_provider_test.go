@@ -18,11 +18,12 @@ import (
 
 // The suite against a second provider it did not write, for the machine-to-machine stack:
 // panva's oidc-provider (testdata/oidc-provider), configured for the client credentials grant
-// with JWT access tokens through resource indicators, JWT client authentication, introspection
-// and revocation, with a small resource server of ours beside it. The suite finds it by its
-// issuer alone (metadata discovery) and the fixtures of its target.yaml. With the
-// expected-failures file that names each rule it breaks, the run passes; without any one entry,
-// it fails. Like TestExpressProvider, it needs Node.js and npm.
+// with JWT access tokens through resource indicators, JWT client authentication, introspection,
+// revocation, DPoP and mutual TLS, with a small resource server of ours beside it. The suite
+// finds it by its issuer alone (metadata discovery) and the fixtures of its target.yaml (the
+// mutual TLS clients' certificates among them). With the expected-failures file that names each
+// rule it breaks, the run passes; without any one entry, it fails. Like TestExpressProvider, it
+// needs Node.js and npm.
 func TestOIDCProvider(t *testing.T) {
 	target, err := filepath.Abs(filepath.Join("testdata", "oidc-provider", "target.yaml"))
 	if err != nil {

@@ -160,6 +160,7 @@ var mayOnly = map[string]string{
 	"H-9110-12.5.3-a": "a provider may compress against Accept-Encoding: identity only as far as the suite can see; it records the coding",
 	"C-21-2.4.1-b":    "OAuth 2.1 makes HTTP Basic optional; the spec records whether it is accepted",
 	"C-21-4.2-a":      "OAuth 2.1 leaves refresh tokens with client credentials to the server's policy; the spec records whether one is issued",
+	"C-9449-11.1-b":   "RFC 9449 §11.1 lets a server refuse a replayed proof (MAY); the spec records whether it does",
 }
 
 // Every requirement the suite covers has a fault in the catalogue that breaks it, unless it is a

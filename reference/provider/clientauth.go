@@ -58,7 +58,7 @@ func (p *Provider) advertisedClientAuth() (methods, algs []string) {
 		}
 	}
 	methods = []string{"client_secret_basic", "client_secret_post", AuthMethodPrivateKeyJWT, AuthMethodClientSecretJWT}
-	if p.hasCertificateClients() { // mtls.go
+	if p.advertisesMutualTLS() { // mtls.go
 		methods = append(methods, AuthMethodTLSClientAuth, AuthMethodSelfSignedTLSClientAuth)
 	}
 	return methods, algs

@@ -38,7 +38,8 @@ type serverMetadata struct {
 
 	// RFC 9449 §5.1 (dpop.go).
 	DPoPSigningAlgs []string `json:"dpop_signing_alg_values_supported,omitempty"`
-	// RFC 8705 §3.3: true when certificate clients are registered (mtls.go), left out otherwise.
+	// RFC 8705 §3.3: true when certificate clients are registered and the issuer is https
+	// (mtls.go), left out otherwise.
 	TLSClientCertificateBoundAccessTokens bool `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 }
 
@@ -64,7 +65,7 @@ func (p *Provider) metadataDocument() ([]byte, error) {
 		TokenEndpointAuthMethodsSupported: methods,
 		TokenEndpointAuthSigningAlgs:      algs,
 	}
-	md.TLSClientCertificateBoundAccessTokens = p.hasCertificateClients() // mtls.go
+	md.TLSClientCertificateBoundAccessTokens = p.advertisesMutualTLS() // mtls.go
 	for _, a := range dpopAlgs {
 		md.DPoPSigningAlgs = append(md.DPoPSigningAlgs, string(a))
 	}

@@ -314,24 +314,28 @@ func TestCertificateBinding(t *testing.T) {
 }
 
 // The metadata lists the certificate methods and tls_client_certificate_bound_access_tokens
-// when certificate clients are registered, and neither when none is.
+// when certificate clients are registered and the issuer is https, and neither otherwise.
 func TestMetadataAdvertisesMutualTLS(t *testing.T) {
 	m := jsonObject(t, newCAEnv(t).get(PathMetadata))
 	if m["tls_client_certificate_bound_access_tokens"] != true {
 		t.Errorf("with the fixtures: %v", m["tls_client_certificate_bound_access_tokens"])
 	}
-	cfg := DefaultConfig(DemoClientID, DemoClientSecret)
-	cfg.Issuer = caIssuer
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m = jsonObject(t, (&caEnv{t: t, p: p, h: p.Handler()}).get(PathMetadata))
-	if _, ok := m["tls_client_certificate_bound_access_tokens"]; ok {
-		t.Errorf("without certificate clients: %v", m)
-	}
-	if methods := m["token_endpoint_auth_methods_supported"].([]any); slices.Contains(methods, any(AuthMethodTLSClientAuth)) {
-		t.Errorf("without certificate clients: %v", methods)
+	without := DefaultConfig(DemoClientID, DemoClientSecret)
+	without.Issuer = caIssuer
+	overHTTP := FixtureConfig(DemoClientID, DemoClientSecret)
+	overHTTP.Issuer = "http://localhost:8080"
+	for name, cfg := range map[string]Config{"without certificate clients": without, "with an http issuer": overHTTP} {
+		p, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m = jsonObject(t, (&caEnv{t: t, p: p, h: p.Handler()}).get(PathMetadata))
+		if _, ok := m["tls_client_certificate_bound_access_tokens"]; ok {
+			t.Errorf("%s: %v", name, m)
+		}
+		if methods := m["token_endpoint_auth_methods_supported"].([]any); slices.Contains(methods, any(AuthMethodTLSClientAuth)) {
+			t.Errorf("%s: %v", name, methods)
+		}
 	}
 }
 

@@ -79,6 +79,7 @@ func describe(t *suite.Target, given func(string) bool) {
 		PrivateKeyJWT2:           keyed(provider.FixturePrivateKeyJWT2, provider.FixturePrivateKeyJWT2KeyPEM, provider.FixturePrivateKeyJWT2KeyID),
 		ClientSecretJWT:          keyed(provider.FixtureClientSecretJWT, nil, ""),
 		MTLS:                     certified(provider.FixtureMTLS, provider.FixtureMTLSCertPEM, provider.FixtureMTLSKeyPEM),
+		DPoPBound:                c(provider.FixtureDPoPBound),
 		MTLS2:                    certified(provider.FixtureMTLSSelfSigned, provider.FixtureMTLSSelfSignedCertPEM, provider.FixtureMTLSSelfSignedKeyPEM),
 	}
 	t.Scopes = suite.Scopes{Allowed: []string{provider.ScopeRead, provider.ScopeWrite}, Forbidden: "admin"}
@@ -108,6 +109,11 @@ func describe(t *suite.Target, given func(string) bool) {
 	// F-MTLS's resource server: only certificate-bound tokens, over mutual TLS.
 	if !given("mtls-resource-path") {
 		t.MTLSResourcePath = provider.PathResourceMTLS
+	}
+	// F-RS-DPOP: the resource server that takes only DPoP-bound tokens, with the DPoP scheme;
+	// naming it declares the rs-dpop capability.
+	if !given("dpop-resource-path") {
+		t.DPoPResourcePath = provider.PathResourceDPoP
 	}
 }
 

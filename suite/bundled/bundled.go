@@ -37,6 +37,9 @@ func start() (string, []byte, func(), error) {
 	}
 	cfg := provider.FixtureConfig(suite.ScenarioClientID, suite.ScenarioClientSecret)
 	cfg.Issuer = "https://" + l.Addr().String()
+	// DPoP nonces (RFC 9449 §8, §9) are optional; the bundled reference demands them, so that
+	// a run shows every DPoP row judged (the proof runs the reference without them too).
+	cfg.DPoPNonces = true
 	p, err := provider.New(cfg)
 	if err != nil {
 		l.Close()

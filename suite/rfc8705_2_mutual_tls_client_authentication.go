@@ -63,14 +63,20 @@ func mtlsLabels(endpoint string, ids ...string) Labels {
 func needMTLSClients() []Credentials {
 	GinkgoHelper()
 	needCap(config.CapMTLS)
+	out := mtlsClients()
+	if len(out) == 0 {
+		judge.Skip("this spec needs F-MTLS: a client registered for tls_client_auth or self_signed_tls_client_auth with its certificate and key (clients.mtls in the target description), and none is declared")
+	}
+	return out
+}
+
+// mtlsClients are the mTLS fixture clients the target declares, certificate A's first.
+func mtlsClients() []Credentials {
 	var out []Credentials
 	for _, c := range []*Credentials{target.Clients.MTLS, target.Clients.MTLS2} {
 		if c != nil && c.Certificate != nil {
 			out = append(out, *c)
 		}
-	}
-	if len(out) == 0 {
-		judge.Skip("this spec needs F-MTLS: a client registered for tls_client_auth or self_signed_tls_client_auth with its certificate and key (clients.mtls in the target description), and none is declared")
 	}
 	return out
 }

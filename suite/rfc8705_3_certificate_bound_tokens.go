@@ -22,12 +22,13 @@ import (
 // certificate (§3). The token is the first mTLS fixture client's (certificate A, F-MTLS); the
 // other certificate is the second client's (certificate B), or one the suite makes.
 var _ = Describe("RFC 8705 §3: certificate-bound access tokens", func() {
-	// §3.1 (MUST): a certificate-bound JWT carries cnf with x5t#S256, the base64url (no padding)
-	// SHA-256 of the certificate's DER: 43 characters. §3.2: introspection returns the same
-	// confirmation as a top-level cnf member (cap:introspection, judged with the introspector,
-	// at introspection's mTLS alias when listed). A hex or SHA-1 thumbprint is a known
-	// mistake (wso2/product-is #4846); no cnf at all is what a TLS-terminating edge that does
-	// not pass the certificate on produces (marcjazz/authkestra #224).
+	// §3.1 (MUST): x5t#S256 is the base64url (no padding) SHA-256 of the certificate's DER: 43
+	// characters; a hex or SHA-1 thumbprint is a known mistake (wso2/product-is #4846). §3.2:
+	// introspection conveys the same cnf as a top-level member (cap:introspection, judged with
+	// the introspector, at introspection's mTLS alias when listed). A JWT SHOULD carry the
+	// binding in cnf (§3.1), so a token shown with no x5t#S256 at all is the row's lenient case:
+	// what a TLS-terminating edge that does not pass the certificate on produces
+	// (marcjazz/authkestra #224), or a binding shown elsewhere.
 	It("binds a token issued over mutual TLS to the certificate: cnf x5t#S256 is the base64url SHA-256 of its DER, in the JWT and in introspection",
 		mtlsLabels("token", "C-8705-3.1-a"), func(ctx SpecContext) {
 			c := needMTLSClient()
@@ -123,7 +124,7 @@ func expectCertificateConfirmation(r judge.Judge, cnf any, cert *tls.Certificate
 	obj, isObject := cnf.(map[string]any)
 	switch {
 	case cnf == nil:
-		r.That(false, "%s is absent: the token is not bound to the client certificate it was issued over (an edge that terminates TLS without passing the certificate on issues unbound tokens, marcjazz/authkestra #224)", where)
+		r.Lenient().That(false, "%s is absent: the token is not shown as bound to the client certificate it was issued over (an edge that terminates TLS without passing the certificate on issues unbound tokens, marcjazz/authkestra #224)", where)
 	case !isObject:
 		r.That(false, "%s is a JSON %s, not an object", where, jsonKindOf(cnf))
 	default:
@@ -134,7 +135,7 @@ func expectCertificateConfirmation(r judge.Judge, cnf any, cert *tls.Certificate
 			if _, sha1Member := obj["x5t"]; sha1Member {
 				hint = " (it has x5t, a SHA-1 thumbprint, which RFC 8705 §3.1 does not use)"
 			}
-			r.That(false, "%s has no x5t#S256 member%s", where, hint)
+			r.Lenient().That(false, "%s has no x5t#S256 member%s", where, hint)
 		case !isString:
 			r.That(false, "%s has x5t#S256 as a JSON %s, not a string", where, jsonKindOf(obj["x5t#S256"]))
 		default:

@@ -14,7 +14,7 @@ import (
 // RFC 8705 §3.3 and §5: what the authorization server's metadata says of mutual TLS. Both
 // members are optional; one that is there has the type the RFC defines, and what the metadata
 // lists of client authentication must include the mTLS methods that work (C-8705-2-a's
-// requests, repeated here). The grades are in suite/registry/grading_8705.go.
+// requests, repeated here for the mTLS fixture clients that are declared). The grades are in suite/registry/grading_8705.go.
 var _ = Describe("RFC 8705 §3.3, §5: mutual TLS in the authorization server metadata", func() {
 	// §3.3 (MAY): tls_client_certificate_bound_access_tokens is a boolean (absent means false).
 	// §5 (MAY): mtls_endpoint_aliases is a JSON object of endpoint URLs, which RFC 8414 §2 makes
@@ -46,7 +46,7 @@ var _ = Describe("RFC 8705 §3.3, §5: mutual TLS in the authorization server me
 				}
 			}
 			methods, listed := metadataStrings("token_endpoint_auth_methods_supported")
-			for _, c := range needMTLSClients() {
+			for _, c := range mtlsClients() {
 				By("checking that " + c.AuthMethod + " works for " + c.ID)
 				res, err := tryMTLSTokenRequest(ctx, "token request over mutual TLS with the client's certificate", c, c.Certificate)
 				if err != nil {

@@ -1,8 +1,10 @@
 package proof
 
 import (
+	"crypto/rand"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/ccconform/ccconform/reference/provider"
 )
@@ -27,6 +29,10 @@ func init() {
 		// the aliases (cloudentity/oauth2c PR #55 fixed a client that did not).
 		control{name: "mtls: mtls_endpoint_aliases at other paths, and the conventional token endpoint refusing certificate authentication",
 			args: []string{mtlsSpecs}, wrap: mtlsAliases},
+		// RFC 8705 §3 and §3.2: a certificate-bound token need not be a JWT; the binding is
+		// then conveyed by introspection only.
+		control{name: "mtls: certificate-bound tokens issued as opaque handles, bound in introspection only", args: []string{mtlsSpecs},
+			wrap: opaqueBoundTokens},
 		// RFC 8705 §3.3: tls_client_certificate_bound_access_tokens is optional (absent means
 		// false); a provider that leaves it out is recorded, not warned about.
 		control{name: "mtls: the metadata without tls_client_certificate_bound_access_tokens", args: []string{mtlsSpecs},
@@ -59,5 +65,34 @@ func mtlsAliases(next http.Handler) http.Handler {
 		default:
 			next.ServeHTTP(w, r)
 		}
+	})
+}
+
+// opaqueBoundTokens hands the mutual TLS fixture clients an opaque handle in place of each JWT
+// the reference issues them, and puts the JWT back wherever a handle is presented (a Bearer
+// header, the token of an introspection or revocation request), so that the reference's
+// introspection and resource servers answer for the handle as for its JWT.
+func opaqueBoundTokens(next http.Handler) http.Handler {
+	var handles sync.Map // handle → the reference's JWT
+	issue := editResponses(mtlsClientRequest, when(http.StatusOK, func(_ *http.Request, res *response) {
+		m := res.object()
+		jwt, _ := m["access_token"].(string)
+		handle := "opaque-" + rand.Text()
+		handles.Store(handle, jwt)
+		m["access_token"] = handle
+		res.setObject(m)
+	}))(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if jwt, ok := handles.Load(bearerTokenOf(r)); ok {
+			r.Header.Set("Authorization", "Bearer "+jwt.(string))
+		}
+		if r.Method == http.MethodPost && (r.URL.Path == provider.PathIntrospect || r.URL.Path == provider.PathRevoke) {
+			f := formOf(r)
+			if jwt, ok := handles.Load(f.Get("token")); ok {
+				f.Set("token", jwt.(string))
+				setForm(r, f)
+			}
+		}
+		issue.ServeHTTP(w, r)
 	})
 }

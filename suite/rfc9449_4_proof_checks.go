@@ -179,7 +179,8 @@ func needDPoPBinding(ctx context.Context) {
 	res := dpopTokenRequest(ctx, target.Client, newDPoPKey(), nil)
 	tok, why := parseTokenResponse(res)
 	if why != "" {
-		judge.Block("C-9449-5-a", "a token request with a valid DPoP proof got no token: %s", refusalText(res, why))
+		judge.Block("C-9449-5-a", "a token request with a valid DPoP proof got no token: %s\n%s", refusalText(res, why),
+			htuSideBySide(dpopTokenURL(target.Client)))
 	}
 	if !strings.EqualFold(tok.TokenType, "DPoP") {
 		judge.Skip("the provider declines DPoP binding (token_type %q for a valid proof, which RFC 9449 §5 allows), so the proofs it refuses are not judged", tok.TokenType)

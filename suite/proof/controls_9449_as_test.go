@@ -16,25 +16,25 @@ const asDPoPSpecs = "-ginkgo.label-filter=cap:dpop && !cap:rs-dpop"
 
 func init() {
 	controls = append(controls,
-		control{name: "DPoP at the token endpoint, as the reference has it", serve: serveWithDPoPBound, args: []string{asDPoPSpecs}},
+		control{name: "DPoP at the token endpoint, as the reference has it", args: []string{asDPoPSpecs}},
 		// §8: the authorization server may demand nonces.
-		control{name: "DPoP nonces demanded at the token endpoint", serve: serveWithDPoPBound, args: []string{asDPoPSpecs},
+		control{name: "DPoP nonces demanded at the token endpoint", args: []string{asDPoPSpecs},
 			config: withDPoPNonces},
 		// §8.2: a fresh nonce may come on a 200 too; the reference's latest nonce is added to
 		// every token response that has none.
-		control{name: "DPoP nonces demanded, and the latest one sent on 200 token responses too", serve: serveWithDPoPBound,
+		control{name: "DPoP nonces demanded, and the latest one sent on 200 token responses too",
 			args: []string{asDPoPSpecs}, config: withDPoPNonces, wrap: nonceOnSuccess()},
 		// §6: a bound token need not be a JWT (its binding is then seen through introspection,
 		// §6.2).
-		control{name: "DPoP-bound access tokens are opaque", serve: serveWithDPoPBound, args: []string{asDPoPSpecs},
+		control{name: "DPoP-bound access tokens are opaque", args: []string{asDPoPSpecs},
 			wrap: respAliasTokens(func(int) string { return hex.EncodeToString(ctlRandom(32)) })},
 		// §5: the authorization server may decline binding and issue Bearer tokens; the binding
 		// rows are then not judged.
-		control{name: "DPoP binding declined: Bearer tokens for requests with a proof", serve: serveWithDPoPBound, args: []string{asDPoPSpecs},
+		control{name: "DPoP binding declined: Bearer tokens for requests with a proof", args: []string{asDPoPSpecs},
 			wrap: editRequests(withDPoP, func(r *http.Request) { r.Header.Del("DPoP") })},
 		// §5.2 with FAPI 2.0: invalid_dpop_proof for a DPoP-bound client without a proof is as
 		// good as invalid_request.
-		control{name: "a DPoP-bound client without a proof is answered invalid_dpop_proof", serve: serveWithDPoPBound, args: []string{asDPoPSpecs},
+		control{name: "a DPoP-bound client without a proof is answered invalid_dpop_proof", args: []string{asDPoPSpecs},
 			wrap: editResponses(and(tokenPOST, func(r *http.Request) bool { return len(r.Header.Values("DPoP")) == 0 }),
 				when(http.StatusBadRequest, func(_ *http.Request, r *response) {
 					if m := r.object(); m["error"] == "invalid_request" {

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/ccconform/ccconform/reference/provider"
@@ -171,7 +169,7 @@ var _ = register([]fault{
 	// §5.2: dpop_bound_access_tokens not enforced: the F-DPOP-BOUND client's request without a
 	// proof gets a token (the demo client's, here).
 	{name: "2.M: a client registered for DPoP-bound tokens gets a token without a proof", breaks: "C-9449-5.2-a",
-		args: asRowFilter("C-9449-5.2-a"), serve: serveWithDPoPBound,
+		args: asRowFilter("C-9449-5.2-a"),
 		wrap: editRequests(func(r *http.Request) bool {
 			id, _ := basicClientID(r)
 			return tokenPOST(r) && id == provider.FixtureDPoPBound.ID && len(r.Header.Values("DPoP")) == 0
@@ -197,30 +195,4 @@ func forgetNonceDemand() func(http.Handler) http.Handler {
 			noted.ServeHTTP(w, r)
 		})
 	}
-}
-
-// serveWithDPoPBound is serveTLS with F-DPOP-BOUND (provider.FixtureDPoPBound) in the target
-// description, should reference/target.yaml not name it.
-func serveWithDPoPBound(t *testing.T, h http.Handler) []string {
-	t.Helper()
-	flags := serveTLS(t, h)
-	for i, f := range flags {
-		path, ok := strings.CutPrefix(f, "-target-config=")
-		if !ok {
-			continue
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := string(data)
-		if !strings.Contains(text, "\n  dpop_bound:") {
-			text = strings.Replace(text, "\nclients:\n", "\nclients:\n  dpop_bound: {id: "+provider.FixtureDPoPBound.ID+", secret: "+provider.FixtureDPoPBound.Secret+"}\n", 1)
-			if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		flags[i] = "-target-config=" + path
-	}
-	return flags
 }

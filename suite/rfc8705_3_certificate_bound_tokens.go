@@ -25,7 +25,9 @@ var _ = Describe("RFC 8705 §3: certificate-bound access tokens", func() {
 	// §3.1 (MUST): x5t#S256 is the base64url (no padding) SHA-256 of the certificate's DER: 43
 	// characters; a hex or SHA-1 thumbprint is a known mistake (wso2/product-is #4846). §3.2:
 	// introspection conveys the same cnf as a top-level member (cap:introspection, judged with
-	// the introspector, at introspection's mTLS alias when listed). A JWT SHOULD carry the
+	// the introspector; at introspection's mTLS alias only when the introspector itself does
+	// mutual TLS, since §5's aliases are for clients that do, and an alias host may refuse a
+	// connection without a certificate). A JWT SHOULD carry the
 	// binding in cnf (§3.1), so a token shown with no x5t#S256 at all is the row's lenient case:
 	// what a TLS-terminating edge that does not pass the certificate on produces
 	// (marcjazz/authkestra #224), or a binding shown elsewhere.
@@ -43,10 +45,13 @@ var _ = Describe("RFC 8705 §3: certificate-bound access tokens", func() {
 				seen = true
 				By("introspecting the certificate-bound token")
 				introspector := *target.Clients.Introspector
-				endpoint := mtlsURL("introspection_endpoint")
+				endpoint := target.IntrospectionPath
+				if introspector.Certificate != nil {
+					endpoint = mtlsURL("introspection_endpoint")
+				}
 				authorization, body := introspector.authenticateAt(target.url(endpoint), tokenForm(tok.AccessToken, ""))
 				res := send(ctx, request{Method: http.MethodPost, Path: endpoint, Note: "introspect the certificate-bound token",
-					Form: body, Authorization: authorization})
+					Form: body, Authorization: authorization, Certificate: introspector.Certificate})
 				members := introspectionOf(res)
 				if active, _ := members["active"].(bool); !active {
 					r.Cannot("introspection calls the fresh certificate-bound token inactive, so its cnf cannot be seen")

@@ -26,7 +26,9 @@ func init() {
 		// RFC 8705 §5: an mTLS client uses the mtls_endpoint_aliases entries in preference to
 		// the conventional endpoints. Here only the aliases take certificate authentication,
 		// and the conventional token endpoint refuses it: the suite passes only if it follows
-		// the aliases (cloudentity/oauth2c PR #55 fixed a client that did not).
+		// the aliases (cloudentity/oauth2c PR #55 fixed a client that did not). The aliases
+		// refuse requests without a certificate, as a host that requires them would: a client
+		// that does not do mutual TLS (the introspector) keeps to the conventional endpoints.
 		control{name: "mtls: mtls_endpoint_aliases at other paths, and the conventional token endpoint refusing certificate authentication",
 			args: []string{mtlsSpecs}, wrap: mtlsAliases},
 		// RFC 8705 §3 and §3.2: a certificate-bound token need not be a JWT; the binding is
@@ -41,8 +43,9 @@ func init() {
 }
 
 // mtlsAliases serves the token and introspection endpoints for mutual TLS clients at
-// /mtls/token and /mtls/introspect, lists them in the metadata's mtls_endpoint_aliases, and
-// refuses certificate authentication at the conventional token endpoint.
+// /mtls/token and /mtls/introspect, lists them in the metadata's mtls_endpoint_aliases, refuses
+// requests without a certificate there, and refuses certificate authentication at the
+// conventional token endpoint.
 func mtlsAliases(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -53,6 +56,12 @@ func mtlsAliases(next http.Handler) http.Handler {
 					"introspection_endpoint": resourceIssuer(req) + mtlsAliasPrefix + provider.PathIntrospect,
 				})(req, res)
 			})(next).ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, mtlsAliasPrefix+"/") && withoutCertificate(r):
+			// The aliases are for clients that do mutual TLS (§5), as a host that requires
+			// certificates would be; no certificate is a failed client authentication (§2).
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"the mtls_endpoint_aliases serve mutual TLS clients only"}`))
 		case strings.HasPrefix(r.URL.Path, mtlsAliasPrefix+"/"):
 			r.URL.Path = strings.TrimPrefix(r.URL.Path, mtlsAliasPrefix)
 			r.URL.RawPath, r.RequestURI = "", r.URL.RequestURI()

@@ -19,9 +19,9 @@ type registeredClient struct {
 	Client
 	secretDigest [sha256.Size]byte
 	// pass is what authenticateClient hands go-oauth2 as the "secret" of a client that
-	// authenticated with a JWT assertion, so that the library's own password check (which it
-	// makes again when issuing) passes: random, never sent or accepted on the wire, and
-	// verified only by VerifyPassword of a JWT client.
+	// authenticated with a JWT assertion or a TLS certificate, so that the library's own
+	// password check (which it makes again when issuing) passes: random, never sent or
+	// accepted on the wire, and verified only by VerifyPassword of such a client.
 	pass       string
 	passDigest [sha256.Size]byte
 	algs       []jose.SignatureAlgorithm // the assertion algorithm allow-list (clientauth.go)
@@ -38,10 +38,11 @@ func (c *registeredClient) GetUserID() string { return "" }
 
 // VerifyPassword compares digests, so neither the secret's content nor its length shows in the
 // time the comparison takes. A client without a secret never verifies. A JWT client (whose
-// secret, if it has one, is an HMAC key and not a password) verifies only its internal pass.
+// secret, if it has one, is an HMAC key and not a password) and a certificate client (which
+// has no secret) verify only their internal pass.
 func (c *registeredClient) VerifyPassword(secret string) bool {
 	got := sha256.Sum256([]byte(secret))
-	if c.usesAssertion() {
+	if c.usesAssertion() || c.usesCertificate() {
 		return subtle.ConstantTimeCompare(got[:], c.passDigest[:]) == 1 && c.pass != ""
 	}
 	return subtle.ConstantTimeCompare(got[:], c.secretDigest[:]) == 1 && c.Secret != ""
@@ -78,14 +79,10 @@ func newClientStore(clients []Client, guesses *guessThrottle) *clientStore {
 			rc.passDigest = sha256.Sum256([]byte(rc.pass))
 		}
 		if c.usesCertificate() {
-			// A certificate client has no secret (validate). authenticateClient (token.go) hands
-			// go-oauth2 the Secret of every client that does not use an assertion, and the
-			// library verifies it again when issuing: the stored copy's Secret is therefore an
-			// internal pass, random and never accepted on the wire (authenticate refuses
-			// certificate clients whatever secret they send).
+			// A certificate client has no secret (validate); go-oauth2 gets its internal pass
+			// (authenticateClient), and authenticate refuses it whatever secret it sends.
 			rc.pass = rand.Text()
-			rc.Secret = rc.pass
-			rc.secretDigest = sha256.Sum256([]byte(rc.pass))
+			rc.passDigest = sha256.Sum256([]byte(rc.pass))
 			rc.tlsKeys = c.registeredPublicKeys()
 		}
 		s.byID[c.ID] = rc

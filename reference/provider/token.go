@@ -183,7 +183,8 @@ func (p *Provider) authenticateClient(r *http.Request) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	if c.usesAssertion() {
+	if c.pass != "" {
+		// A JWT or certificate client: the library checks the internal pass (clients.go).
 		return c.ID, c.pass, nil
 	}
 	return c.ID, c.Secret, nil

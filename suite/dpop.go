@@ -318,9 +318,19 @@ func dpopTokenURL(c Credentials) string { return target.url(c.tokenEndpoint()) }
 // nonce is handled as dpopSend does.
 func dpopTokenRequest(ctx context.Context, c Credentials, key *dpopKey, edit func(*dpopProof)) *http.Response {
 	GinkgoHelper()
+	return dpopTokenRequestWith(ctx, c, key, nil, edit)
+}
+
+// dpopTokenRequestWith is dpopTokenRequest with further form parameters (resource, say).
+func dpopTokenRequestWith(ctx context.Context, c Credentials, key *dpopKey, extra url.Values, edit func(*dpopProof)) *http.Response {
+	GinkgoHelper()
 	needTokenPath()
 	u := dpopTokenURL(c)
-	authorization, body := c.authenticateAt(u, form("scope", askedScope()))
+	f := form("scope", askedScope())
+	for k, vs := range extra {
+		f[k] = append(f[k], vs...)
+	}
+	authorization, body := c.authenticateAt(u, f)
 	res, _ := dpopSend(ctx, "as", request{Method: http.MethodPost, Path: c.tokenEndpoint(), Note: "token request with a DPoP proof",
 		Form: body, Authorization: authorization, Certificate: c.Certificate}, func(nonce string) string {
 		p := key.proof(http.MethodPost, u).nonce(nonce)
@@ -337,7 +347,13 @@ func dpopTokenRequest(ctx context.Context, c Credentials, key *dpopKey, edit fun
 // Bearer, which §5 allows) leaves the spec not judged.
 func dpopBoundToken(ctx context.Context, c Credentials, key *dpopKey) issuedToken {
 	GinkgoHelper()
-	res := dpopTokenRequest(ctx, c, key, nil)
+	return dpopBoundTokenWith(ctx, c, key, nil)
+}
+
+// dpopBoundTokenWith is dpopBoundToken with further form parameters.
+func dpopBoundTokenWith(ctx context.Context, c Credentials, key *dpopKey, extra url.Values) issuedToken {
+	GinkgoHelper()
+	res := dpopTokenRequestWith(ctx, c, key, extra, nil)
 	tok, why := parseTokenResponse(res)
 	if why != "" {
 		judge.Block("C-9449-5-a", "no token could be obtained with a valid DPoP proof, which this spec needs: %s", why)

@@ -299,13 +299,20 @@ func ctlReuseTokens(next http.Handler) http.Handler {
 		}
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		if form, _ := url.ParseQuery(string(body)); form.Has("client_assertion") {
-			// A replayed assertion must be refused (OpenID Connect Core §9), so a request that
-			// authenticates with one is never answered from the cache.
+		if form, _ := url.ParseQuery(string(body)); form.Has("client_assertion") || r.Header.Get("DPoP") != "" {
+			// A replayed assertion must be refused (OpenID Connect Core §9), and a DPoP proof
+			// binds the token to its key (RFC 9449 §5), so a request that carries either is
+			// never answered from the cache.
 			next.ServeHTTP(w, r)
 			return
 		}
-		key := strings.Join([]string{r.URL.RawQuery, r.Header.Get("Authorization"), r.Header.Get("Content-Type"), string(body)}, "\n")
+		// The client certificate authenticates a mutual TLS client (RFC 8705 §2): it is part
+		// of the request's credentials.
+		cert := ""
+		if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+			cert = string(r.TLS.PeerCertificates[0].Raw)
+		}
+		key := strings.Join([]string{r.URL.RawQuery, r.Header.Get("Authorization"), r.Header.Get("Content-Type"), cert, string(body)}, "\n")
 		mu.Lock()
 		c, cached := cache[key]
 		mu.Unlock()

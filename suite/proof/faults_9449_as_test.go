@@ -174,6 +174,14 @@ var _ = register([]fault{
 			id, _ := basicClientID(r)
 			return tokenPOST(r) && id == provider.FixtureDPoPBound.ID && len(r.Header.Values("DPoP")) == 0
 		}, func(r *http.Request) { r.Header.Set("Authorization", goodBasic) })},
+	// §5.2 names no code, so another than invalid_dpop_proof or invalid_request is the row's
+	// lenient case (oidc-provider 9 answers invalid_grant).
+	{name: "2.M: a client registered for DPoP-bound tokens is refused with invalid_grant without a proof", breaks: "C-9449-5.2-a",
+		soft: true, args: asRowFilter("C-9449-5.2-a"),
+		wrap: answer(func(r *http.Request) bool {
+			id, _ := basicClientID(r)
+			return tokenPOST(r) && id == provider.FixtureDPoPBound.ID && len(r.Header.Values("DPoP")) == 0
+		}, http.StatusBadRequest, "application/json", `{"error":"invalid_grant","error_description":"DPoP proof JWT not provided"}`)},
 })
 
 // forgetNonceDemand takes the DPoP header away from proofs without a nonce once the reference

@@ -19,4 +19,9 @@ func init() {
 	lenient["C-9449-4.3-a"] = "a proof signed with an asymmetric algorithm the provider does not list in dpop_signing_alg_values_supported, accepted"
 	// §5 names invalid_dpop_proof; keycloak #39332 answered an htu mismatch with invalid_request.
 	lenient["C-9449-5-b"] = "invalid_request instead of invalid_dpop_proof for a refused proof (keycloak #39332 answered an htu mismatch so)"
+	// §5.2 requires the refusal ("MUST reject token requests from the client that do not
+	// contain the DPoP header") and names no error code; the checklist accepts invalid_dpop_proof
+	// and invalid_request. Another code (oidc-provider 9 answers invalid_grant) still refuses, as
+	// the MUST asks, with a code RFC 6749 §5.2 defines for something else: a warning.
+	lenient["C-9449-5.2-a"] = "the refusal without a DPoP header names another error than invalid_dpop_proof or invalid_request (RFC 9449 §5.2 names none)"
 }

@@ -172,13 +172,14 @@ func metaAtAppendedURL(path string) func(http.Handler) http.Handler {
 var metaRefuseBodySecrets = answer(and(tokenPOST, withoutAuthorization, rqFormHas(func(v url.Values) bool { return v.Has("client_secret") })),
 	http.StatusBadRequest, "application/json", `{"error":"invalid_client","error_description":"client_secret_post is not accepted"}`)
 
-// metaNoPrivateKeyJWT takes private_key_jwt out of the metadata and refuses its assertions.
+// metaNoPrivateKeyJWT takes private_key_jwt, and the mutual TLS methods (the other asymmetric
+// client authentication C-9700-2.5-a accepts), out of the metadata and refuses assertions.
 func metaNoPrivateKeyJWT(next http.Handler) http.Handler {
 	dropPKJ := editResponses(metaGET, func(q *http.Request, r *response) {
 		m := r.object()
 		var kept []any
 		for _, v := range m["token_endpoint_auth_methods_supported"].([]any) {
-			if v != "private_key_jwt" {
+			if v != "private_key_jwt" && v != "tls_client_auth" && v != "self_signed_tls_client_auth" {
 				kept = append(kept, v)
 			}
 		}

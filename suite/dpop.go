@@ -369,8 +369,15 @@ func dpopBoundTokenWith(ctx context.Context, c Credentials, key *dpopKey, extra 
 // dpopSend does.
 func dpopResourceRequest(ctx context.Context, path, token string, key *dpopKey, edit func(*dpopProof)) *http.Response {
 	GinkgoHelper()
+	return dpopResourceSend(ctx, path, "DPoP "+token, token, key, edit)
+}
+
+// dpopResourceSend is dpopResourceRequest with the Authorization value given (another scheme's
+// spelling, or the Bearer scheme for a bound token).
+func dpopResourceSend(ctx context.Context, path, authorization, token string, key *dpopKey, edit func(*dpopProof)) *http.Response {
+	GinkgoHelper()
 	u := target.url(path)
-	res, _ := dpopSend(ctx, "rs", request{Path: path, Note: "resource request with a DPoP proof", Authorization: "DPoP " + token},
+	res, _ := dpopSend(ctx, "rs", request{Path: path, Note: "resource request with a DPoP proof", Authorization: authorization},
 		func(nonce string) string {
 			p := key.proof(http.MethodGet, u).ath(token).nonce(nonce)
 			if edit != nil {

@@ -206,16 +206,7 @@ func rsDPoPSetUp(ctx context.Context) (*dpopKey, issuedToken) {
 // which edit may change; an RS nonce is handled as dpopSend does.
 func rsDPoPSend(ctx context.Context, authorization, token string, key *dpopKey, edit func(*dpopProof)) *http.Response {
 	GinkgoHelper()
-	u := target.url(target.DPoPResourcePath)
-	res, _ := dpopSend(ctx, "rs", request{Path: target.DPoPResourcePath, Note: "resource request with a DPoP proof", Authorization: authorization},
-		func(nonce string) string {
-			p := key.proof(http.MethodGet, u).ath(token).nonce(nonce)
-			if edit != nil {
-				edit(p)
-			}
-			return p.sign()
-		})
-	return res
+	return dpopResourceSend(ctx, target.DPoPResourcePath, authorization, token, key, edit)
 }
 
 // rsChallengeText is a response's WWW-Authenticate fields, joined.

@@ -99,7 +99,7 @@ func caClaims(clientID string) map[string]any {
 
 // sign makes a compact JWS of the claims with the key, algorithm and extra header parameters
 // (kid among them; a nil value leaves the parameter out).
-func caSign(t *testing.T, key any, alg jose.SignatureAlgorithm, header map[string]any, claims any) string {
+func caSign(t testing.TB, key any, alg jose.SignatureAlgorithm, header map[string]any, claims any) string {
 	t.Helper()
 	opts := &jose.SignerOptions{}
 	for k, v := range header {

@@ -104,31 +104,7 @@ func (k *proofKey) sign(t testing.TB, header map[string]any, claims map[string]a
 	for n, v := range header {
 		h[n] = v
 	}
-	return dpopSign(t, k.priv, k.alg, h, claims)
-}
-
-// dpopSign is caSign for a testing.TB.
-func dpopSign(t testing.TB, key any, alg jose.SignatureAlgorithm, header map[string]any, claims any) string {
-	t.Helper()
-	opts := &jose.SignerOptions{}
-	for k, v := range header {
-		if v != nil {
-			opts = opts.WithHeader(jose.HeaderKey(k), v)
-		}
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := signer.Sign([]byte(caJSON(claims)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return caSign(t, k.priv, k.alg, h, claims)
 }
 
 // tokenProof is a valid proof for the token endpoint.

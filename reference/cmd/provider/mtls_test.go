@@ -1,10 +1,8 @@
 package main
 
 import (
-	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"io"
 	"net/http"
 	"net/url"
@@ -22,25 +20,7 @@ import (
 // certificate (RFC 8705 §2) and 401 without it.
 func TestClientCertificatesReachTheProvider(t *testing.T) {
 	dir := t.TempDir()
-	cert, caFile, err := devCertificate(filepath.Join(dir, "own"), "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	var chain []byte
-	for _, der := range cert.Certificate {
-		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-	}
-	if err := os.WriteFile(certFile, chain, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	certFile, keyFile, caFile := writeDevCertificate(t, filepath.Join(dir, "own"))
 	devDir := filepath.Join(dir, "dev")
 	for name, c := range map[string]struct {
 		args   []string

@@ -105,25 +105,7 @@ func TestDevTLS(t *testing.T) {
 // --tls-cert and --tls-key serve HTTPS with the given certificate.
 func TestTLSCertAndKey(t *testing.T) {
 	dir := t.TempDir()
-	cert, caFile, err := devCertificate(dir, "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	var chain []byte
-	for _, der := range cert.Certificate {
-		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-	}
-	if err := os.WriteFile(certFile, chain, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	certFile, keyFile, caFile := writeDevCertificate(t, dir)
 	lines := startProvider(t, 1, "--tls-cert", certFile, "--tls-key", keyFile)
 	url, _ := strings.CutPrefix(lines[0], "[Provider]: listening on ")
 	caPEM, _ := os.ReadFile(caFile)
@@ -137,4 +119,30 @@ func TestTLSCertAndKey(t *testing.T) {
 			t.Errorf("%q accepted", args)
 		}
 	}
+}
+
+// writeDevCertificate makes a certificate for 127.0.0.1 as --dev-tls does, in dir, and writes it
+// (with its chain) and its key as PEM files for --tls-cert and --tls-key.
+func writeDevCertificate(t *testing.T, dir string) (certFile, keyFile, caFile string) {
+	t.Helper()
+	cert, caFile, err := devCertificate(dir, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	var chain []byte
+	for _, der := range cert.Certificate {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	if err := os.WriteFile(certFile, chain, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile, caFile
 }

@@ -11,6 +11,7 @@ import (
 // one entry, it fails. It needs Node.js and npm; without them the test is skipped, unless
 // CCCONFORM_REQUIRE_NODE is set (CI sets it), when it fails.
 func TestExpressProvider(t *testing.T) {
+	t.Parallel() // it mostly waits for node and npm (TestMain)
 	list, err := filepath.Abs(filepath.Join("testdata", "express-provider", "expected-failures.yaml"))
 	if err != nil {
 		t.Fatal(err)

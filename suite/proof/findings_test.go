@@ -192,6 +192,7 @@ func TestFinding07StrictRespectsTheList(t *testing.T) {
 // a Retry-After, is waited out: no row fails because of it. The test checks that the limit was
 // hit, so that it proves something.
 func TestFinding14RateLimitingIsNotAVerdict(t *testing.T) {
+	t.Parallel() // it mostly waits out Retry-After (TestMain)
 	var mu sync.Mutex
 	failures, limited := 0, 0
 	var until time.Time

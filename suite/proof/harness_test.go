@@ -16,6 +16,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -25,7 +26,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -44,7 +47,17 @@ var (
 	workDir         string
 )
 
+// TestMain runs twice as many tests at once as there are cores, unless -test.parallel says
+// otherwise: each fault and control is a suite process of its own, and many tests spend much of
+// their time waiting (for a deadline, a Retry-After, node), so two at a time on two cores left a
+// core idle for minutes of every run.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelGiven := false
+	flag.Visit(func(f *flag.Flag) { parallelGiven = parallelGiven || f.Name == "test.parallel" })
+	if !parallelGiven {
+		_ = flag.Set("test.parallel", strconv.Itoa(2*runtime.GOMAXPROCS(0)))
+	}
 	var err error
 	if workDir, err = os.MkdirTemp("", "ccconform-proof-"); err != nil {
 		fmt.Fprintln(os.Stderr, err)

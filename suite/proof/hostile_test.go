@@ -132,6 +132,7 @@ func TestHostileProviders(t *testing.T) {
 // A provider that stops answering: each request ends at the request timeout, and after a few
 // in a row the suite stops waiting, so the run stays bounded however many specs there are.
 func TestSilentProviderIsBounded(t *testing.T) {
+	t.Parallel() // it mostly waits for the suite's deadline (TestMain)
 	release := make(chan struct{})
 	srv := httptest.NewServer(hostile(func(w http.ResponseWriter, r *http.Request) {
 		select {

@@ -25,6 +25,7 @@ import (
 // rule it breaks, the run passes; without any one entry, it fails. Like TestExpressProvider, it
 // needs Node.js and npm.
 func TestOIDCProvider(t *testing.T) {
+	t.Parallel() // it mostly waits for node and npm (TestMain)
 	target, err := filepath.Abs(filepath.Join("testdata", "oidc-provider", "target.yaml"))
 	if err != nil {
 		t.Fatal(err)

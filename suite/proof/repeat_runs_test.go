@@ -21,6 +21,7 @@ import (
 )
 
 func TestSuiteRunTenTimesAgainstOneProvider(t *testing.T) {
+	t.Parallel() // one suite process at a time: beside the faults it keeps the other core busy (TestMain)
 	if testing.Short() {
 		t.Skip("builds the suite and the provider and runs the suite ten times")
 	}

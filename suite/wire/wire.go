@@ -59,7 +59,9 @@ type Options struct {
 	Timeout time.Duration
 	// RootCAs verify the provider's certificate; nil means the system roots.
 	RootCAs *x509.CertPool
-	// ClientCertificates are offered when the provider asks for one (mutual TLS).
+	// ClientCertificates are offered when the provider asks for one (mutual TLS): the first,
+	// whatever certificate authorities the provider names as acceptable, since a conformance
+	// check that presents "another certificate" must present it.
 	ClientCertificates []tls.Certificate
 	// MaxBody bounds a response body; a larger body is the error "the response body is larger
 	// than N bytes". Default DefaultMaxBody.
@@ -365,11 +367,11 @@ func (c *Client) transport(deadline time.Time, conns *dialed) *http.Transport {
 			}
 			host, _, _ := net.SplitHostPort(addr)
 			tc := tls.Client(conn, &tls.Config{
-				ServerName:   host,
-				RootCAs:      c.o.RootCAs,
-				Certificates: c.o.ClientCertificates,
-				MinVersion:   tls.VersionTLS12,
-				NextProtos:   []string{"http/1.1"},
+				ServerName:           host,
+				RootCAs:              c.o.RootCAs,
+				GetClientCertificate: c.clientCertificate,
+				MinVersion:           tls.VersionTLS12,
+				NextProtos:           []string{"http/1.1"},
 			})
 			hctx, cancel := context.WithDeadline(ctx, deadline)
 			defer cancel()
@@ -551,4 +553,15 @@ type replayBody struct{ *bytes.Reader }
 func (b replayBody) Close() error {
 	_, err := b.Seek(0, io.SeekStart)
 	return err
+}
+
+// clientCertificate answers a provider's certificate request with the first of
+// Options.ClientCertificates, or none. crypto/tls's own choice (from Certificates) leaves out a
+// certificate that does not chain to a CA the provider names, so a check that presents another
+// client's certificate would present none without saying so.
+func (c *Client) clientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	if len(c.o.ClientCertificates) == 0 {
+		return &tls.Certificate{}, nil
+	}
+	return &c.o.ClientCertificates[0], nil
 }

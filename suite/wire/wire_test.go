@@ -543,3 +543,47 @@ func TestClientCertificate(t *testing.T) {
 		t.Errorf("error %v, body %q: want the client certificate presented", x.Err, x.Body)
 	}
 }
+
+// The certificate is presented even when the provider names other authorities as acceptable:
+// "another client's certificate" must reach the provider to be refused by it.
+func TestClientCertificateWhateverTheAcceptableCAs(t *testing.T) {
+	newCert := func(cn string) (tls.Certificate, *x509.Certificate) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		template := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+		der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, _ := x509.ParseCertificate(der)
+		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, leaf
+	}
+	stranger, _ := newCert("stranger")
+	_, named := newCert("the only acceptable authority")
+	acceptable := x509.NewCertPool()
+	acceptable.AddCert(named)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TLS.PeerCertificates) == 0 {
+			io.WriteString(w, "none")
+			return
+		}
+		io.WriteString(w, r.TLS.PeerCertificates[0].Subject.CommonName)
+	}))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, ClientCAs: acceptable}
+	srv.StartTLS()
+	defer srv.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	c := New(Options{Timeout: 5 * time.Second, RootCAs: roots, ClientCertificates: []tls.Certificate{stranger}})
+	if x := c.Do(context.Background(), &Request{URL: srv.URL}); x.Err != nil || string(x.Body) != "stranger" {
+		t.Errorf("error %v, body %q: want the stranger's certificate presented", x.Err, x.Body)
+	}
+	none := New(Options{Timeout: 5 * time.Second, RootCAs: roots})
+	if x := none.Do(context.Background(), &Request{URL: srv.URL}); x.Err != nil || string(x.Body) != "none" {
+		t.Errorf("error %v, body %q: want no certificate without ClientCertificates", x.Err, x.Body)
+	}
+}

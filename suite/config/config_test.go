@@ -193,6 +193,11 @@ func TestFileMembers(t *testing.T) {
 		{"variable references", "client:\n  id: ${ID}\n  secret: \"${A}-$${A}-${B}\"\nload: ${N}\n", nil,
 			map[string]string{"ID": "me", "A": "x y", "B": "$z", "N": "4"},
 			func(t Target) bool { return t.Client.ID == "me" && t.Client.Secret == "x y-${A}-$z" && t.Load == 4 }},
+		{"variable defaults", "provider_url: ${URL:-http://localhost:8080}\nissuer: ${SET:-http://unused}\nclient:\n  id: ${ID:-}x\n  secret: s\n", nil,
+			map[string]string{"SET": "https://as.example"},
+			func(t Target) bool {
+				return t.ProviderURL == "http://localhost:8080" && t.Issuer == "https://as.example" && t.Client.ID == "x"
+			}},
 		{"JSON", `{"provider_url": "https://as.example", "client": {"id": "j", "secret": "s"}, "resources": [{"path": "/r", "method": "PUT"}]}`,
 			nil, nil,
 			func(t Target) bool {

@@ -185,25 +185,28 @@ func (f *fileDecoder) scalar(n *yaml.Node, key string) (string, error) {
 	return f.expand(n, key)
 }
 
-// reference is ${NAME}, or $${, which stands for a literal ${.
+// reference is ${NAME} or ${NAME:-default}, or $${, which stands for a literal ${.
 var reference = regexp.MustCompile(`\$\$\{|\$\{([^}]*)\}`)
 var variableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // expand replaces each ${NAME} in the value of n with the variable; an unset (or empty)
-// variable is an error.
+// variable is an error. ${NAME:-default} gives the default instead, as a shell does (the
+// reference's description names its URL so: reference/target.yaml).
 func (f *fileDecoder) expand(n *yaml.Node, key string) (string, error) {
 	var err error
 	s := reference.ReplaceAllStringFunc(n.Value, func(m string) string {
 		if m == "$${" {
 			return "${"
 		}
-		name := m[2 : len(m)-1]
+		name, def, hasDefault := strings.Cut(m[2:len(m)-1], ":-")
 		v := ""
 		switch {
 		case !variableName.MatchString(name):
 			err = cmp.Or(err, f.errorf(n, key, "refers to %s, which is not a variable name", m))
 		default:
-			if v = f.getenv(name); v == "" {
+			if v = f.getenv(name); v == "" && hasDefault {
+				v = def
+			} else if v == "" {
 				err = cmp.Or(err, f.errorf(n, key, "refers to %s, which is not set", m))
 			}
 		}

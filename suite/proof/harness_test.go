@@ -242,7 +242,7 @@ func referenceTargetAt(t *testing.T, url string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := strings.ReplaceAll(string(data), "http://localhost:8080", url)
+	text := strings.ReplaceAll(string(data), "${REFERENCE_URL:-http://localhost:8080}", url)
 	text = strings.ReplaceAll(text, "private_key_file: ", "private_key_file: "+filepath.Dir(ref)+string(filepath.Separator))
 	text = strings.ReplaceAll(text, "certificate_file: ", "certificate_file: "+filepath.Dir(ref)+string(filepath.Separator))
 	description := filepath.Join(t.TempDir(), "target.yaml")

@@ -5,8 +5,9 @@ package proof
 // (here the suite's own, for its throwaway client) and never locks out the suite's main client,
 // so a user who reruns the suite is not refused.
 //
-// It starts the reference's own command, not the harness's in-process reference; it shares only
-// referenceTargetAt with the harness.
+// It starts the reference's own command, not the harness's in-process reference, and runs the
+// suite as the README's by-hand TLS commands do: reference/target.yaml itself, with the
+// provider's URL in REFERENCE_URL.
 
 import (
 	"bufio"
@@ -78,17 +79,17 @@ func TestSuiteRunTenTimesAgainstOneProvider(t *testing.T) {
 	}()
 
 	started := time.Now()
-	// The command's issuer is the URL it listens on; the description's URLs (the issuer, R1 and
-	// R2) name it.
-	description := referenceTargetAt(t, url)
+	// The command's issuer is the URL it listens on; the description's URLs (the provider, the
+	// issuer, R1 and R2) name it through REFERENCE_URL.
+	description := referenceTarget(t)
 	for run := 1; run <= 10; run++ {
 		t0 := time.Now()
-		cmd := exec.Command(suiteBin, "--provider-url="+url, "--issuer="+url, "--target-config="+description,
+		cmd := exec.Command(suiteBin, "--target-config="+description,
 			"--ca-file="+caFile, "--strict", "-ginkgo.no-color",
 			// The slow specs wait out short-lived tokens (5 s a run) and touch no throttle.
 			"-ginkgo.label-filter=!slow")
 		cmd.Dir = dir
-		cmd.Env = cleanEnv()
+		cmd.Env = append(cleanEnv("REFERENCE_URL"), "REFERENCE_URL="+url)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("run %d failed (%v) after %v:\n%s", run, err, time.Since(t0).Round(time.Millisecond), tail(string(out), 60))

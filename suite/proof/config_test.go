@@ -196,6 +196,7 @@ func TestEveryCoveredRuleHasAFault(t *testing.T) {
 
 // A run that tests nothing fails: a label filter that selects no spec is a mistake, not a pass.
 func TestARunThatTestsNothingFails(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	flags := startReference(t, nil)
 	run := runSuite(t, 60*time.Second, append(flags, "-ginkgo.label-filter=no-such-label")...)
 	if run.exitCode == 0 || !strings.Contains(run.output, "no requirement was judged, so nothing was tested") {
@@ -206,6 +207,7 @@ func TestARunThatTestsNothingFails(t *testing.T) {
 // The conformance summary: one row per requirement, grouped by section, failures first, in
 // Markdown and HTML.
 func TestConformanceSummary(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	dir := t.TempDir()
 	md, html, junit := filepath.Join(dir, "summary.md"), filepath.Join(dir, "summary.html"), filepath.Join(dir, "junit.xml")
 	flags := serveTLS(t, referenceHandler(t, editResponses(isGoodBasic, when(200, delHeader("Cache-Control")))))

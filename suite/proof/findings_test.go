@@ -38,6 +38,7 @@ func writeList(t *testing.T, body string) string {
 // the summaries carry the reason, JUnit per requirement says warned rows are warnings, and the
 // results file has a message for each failed row.
 func TestFinding01And03SummariesShowWhatFailedAndWhy(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	dir := t.TempDir()
 	md, page, junit := filepath.Join(dir, "s.md"), filepath.Join(dir, "s.html"), filepath.Join(dir, "j.xml")
 	// No Cache-Control on token responses (fails C-6749-5.1-g and S2S-4) and no Pragma (a warning).
@@ -111,6 +112,7 @@ func TestFinding01And03SummariesShowWhatFailedAndWhy(t *testing.T) {
 // for the provider (C-6749-3.2-a, C-6749-10.3-a). (The fragment of the token endpoint's URL,
 // C-6749-3.2-b, is judged now that the reference publishes it in its metadata.)
 func TestFinding02UnjudgedRowsAreNotPassed(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	flags := startReference(t, nil)
 	list := writeList(t, "- {id: C-6750-2.3-b, reason: query tokens are not read}\n")
 	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow", "-expected-failures="+list)...)
@@ -131,6 +133,7 @@ func TestFinding02UnjudgedRowsAreNotPassed(t *testing.T) {
 // Pragma: no-cache and no Cache-Control is told it sent no Cache-Control (Go's client would
 // have invented "Cache-Control: no-cache").
 func TestFinding04HeadersAsOnTheWire(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	flags := startReference(t, editResponses(isGoodBasic, when(http.StatusOK, delHeader("Cache-Control"))))
 	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow")...)
 	var msg string
@@ -151,6 +154,7 @@ func TestFinding04HeadersAsOnTheWire(t *testing.T) {
 // that is not listed still fails the run: errors sent as text/plain (C-6749-5.2-g, listed) and
 // an unknown grant answered with invalid_grant (C-6749-4.4.2-b, not listed).
 func TestFinding06AnExpectedFailureHidesNothingElse(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	flags := startReference(t, editResponses(tokenPOST, func(r *http.Request, res *response) {
 		if res.status >= 400 {
 			res.header.Set("Content-Type", "text/plain")
@@ -177,6 +181,7 @@ func TestFinding06AnExpectedFailureHidesNothingElse(t *testing.T) {
 
 // Finding 7: --strict respects the expected-failures list for rows graded as warnings.
 func TestFinding07StrictRespectsTheList(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	flags := startReference(t, editResponses(isGoodBasic, when(http.StatusOK, delHeader("Pragma"))))
 	list := writeList(t, "- {id: C-6749-5.1-h, reason: RFC 9111 deprecates Pragma}\n")
 	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow", "-strict", "-expected-failures="+list)...)
@@ -240,6 +245,7 @@ func TestFinding14RateLimitingIsNotAVerdict(t *testing.T) {
 // a failed authentication with raw terminal escapes in its error text, and drops Cache-Control
 // from token responses, so that failures print the token responses' transcripts.
 func TestFinding15NoSecretInAnyOutput(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	var mu sync.Mutex
 	var tokens []string
 	hostile := editResponses(func(*http.Request) bool { return true }, func(r *http.Request, res *response) {
@@ -318,6 +324,7 @@ func TestFinding15NoSecretInAnyOutput(t *testing.T) {
 // Finding 16: the suite asks for no content coding (Accept-Encoding: identity), so a provider
 // that compresses whenever a client does not refuse it sends the suite plain bytes, and passes.
 func TestFinding16AcceptEncodingIdentity(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	gz := editResponses(func(r *http.Request) bool { return r.Header.Get("Accept-Encoding") != "identity" },
 		func(_ *http.Request, res *response) {
 			var b bytes.Buffer
@@ -338,6 +345,7 @@ func TestFinding16AcceptEncodingIdentity(t *testing.T) {
 // (client_secret_post; OAuth 2.1 makes HTTP Basic optional) is tested with
 // --client-auth-method=client_secret_post, and every spec that needs a token gets one.
 func TestABodyCredentialsOnlyProviderIsDescribed(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	refuseBasic := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == provider.PathToken && strings.HasPrefix(r.Header.Get("Authorization"), "Basic ") {
@@ -367,6 +375,7 @@ func TestABodyCredentialsOnlyProviderIsDescribed(t *testing.T) {
 // rules: a made-up type ("mac", neither registered nor a URI) fails C-6749-5.1-c even with the
 // scenario filtered out, and the Bearer rows say they are blocked by it.
 func TestFinding11AnUnknownTokenTypeIsReported(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	flags := startReference(t, editResponses(isGoodBasic, when(http.StatusOK, setMember("token_type", "mac"))))
 	run := runSuite(t, runTimeout, append(flags, "-ginkgo.label-filter=!slow && !scenario")...)
 	if run.exitCode == 0 {
@@ -385,6 +394,7 @@ func TestFinding11AnUnknownTokenTypeIsReported(t *testing.T) {
 // Finding 9 (part): no answer is not throttling: a provider that drops the connection of
 // every wrong secret leaves the brute-force row not judged, never passed.
 func TestFinding09NoAnswerIsNotThrottling(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	drop := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id, ok := basicClientID(r)

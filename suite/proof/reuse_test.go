@@ -11,6 +11,7 @@ import (
 // this checkout) imports them, injects a provider and runs the documented scenario in its own
 // Ginkgo suite.
 func TestAnotherModuleRunsTheSpecs(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	if testing.Short() {
 		t.Skip("builds another module")
 	}

@@ -311,6 +311,7 @@ func TestWorkflowFixtureSecrets(t *testing.T) {
 // provider that cannot be reached is "nothing was tested", exit 2, with the reason in the
 // summary.
 func TestWorkflowRunsTheSuiteAndSummarizes(t *testing.T) {
+	t.Parallel() // a suite process of its own: it runs beside the others (TestMain)
 	if testing.Short() {
 		t.Skip("builds the command")
 	}

@@ -373,6 +373,21 @@ func TestRequestClientCertificates(t *testing.T) {
 	}
 }
 
+// fixtureMTLSServer serves the fixture provider (with an issuer) as mtlsServer does, and gives
+// the provider and certificates A and B with their keys.
+func fixtureMTLSServer(t *testing.T) (p *Provider, base string, client func(certs ...tls.Certificate) *http.Client, certA, certB tls.Certificate) {
+	t.Helper()
+	cfg := FixtureConfig(DemoClientID, DemoClientSecret)
+	cfg.Issuer = caIssuer
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, client = mtlsServer(t, p)
+	return p, base, client, fixtureCert(t, FixtureMTLSCertPEM, FixtureMTLSKeyPEM),
+		fixtureCert(t, FixtureMTLSSelfSignedCertPEM, FixtureMTLSSelfSignedKeyPEM)
+}
+
 // mtlsServer serves p over TLS, asking for client certificates, and returns its URL and a client
 // factory: a client presenting certs (none when empty) that trusts the server.
 func mtlsServer(t *testing.T, p *Provider) (string, func(certs ...tls.Certificate) *http.Client) {
@@ -391,15 +406,7 @@ func mtlsServer(t *testing.T, p *Provider) (string, func(certs ...tls.Certificat
 // Over a real TLS connection: certificate A with client_id gets a certificate-bound token (its
 // JWT's cnf holds A's x5t#S256 once the token handler binds it), no certificate or B is 401.
 func TestMutualTLSEndToEnd(t *testing.T) {
-	cfg := FixtureConfig(DemoClientID, DemoClientSecret)
-	cfg.Issuer = caIssuer
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, client := mtlsServer(t, p)
-	certA := fixtureCert(t, FixtureMTLSCertPEM, FixtureMTLSKeyPEM)
-	certB := fixtureCert(t, FixtureMTLSSelfSignedCertPEM, FixtureMTLSSelfSignedKeyPEM)
+	_, base, client, certA, certB := fixtureMTLSServer(t)
 	post := func(c *http.Client, form url.Values) (int, map[string]any) {
 		t.Helper()
 		res, err := c.PostForm(base+PathToken, form)
@@ -436,15 +443,7 @@ func TestMutualTLSEndToEnd(t *testing.T) {
 // with A (RFC 8705 §3): none or B is 401 invalid_token with a Bearer challenge. /rs/mtls takes
 // certificate-bound tokens only.
 func TestCertificateBoundTokenAtTheResource(t *testing.T) {
-	cfg := FixtureConfig(DemoClientID, DemoClientSecret)
-	cfg.Issuer = caIssuer
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, client := mtlsServer(t, p)
-	certA := fixtureCert(t, FixtureMTLSCertPEM, FixtureMTLSKeyPEM)
-	certB := fixtureCert(t, FixtureMTLSSelfSignedCertPEM, FixtureMTLSSelfSignedKeyPEM)
+	p, base, client, certA, certB := fixtureMTLSServer(t)
 	res, err := client(certA).PostForm(base+PathToken, ccForm(FixtureMTLS.ID))
 	if err != nil {
 		t.Fatal(err)

@@ -514,18 +514,7 @@ func TestParseRetryAfter(t *testing.T) {
 
 // Options.ClientCertificates are offered to a provider that asks for one.
 func TestClientCertificate(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	template := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "suite client"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
+	cert, leaf := selfSignedClientCertificate(t, "suite client")
 	clientCAs := x509.NewCertPool()
 	clientCAs.AddCert(leaf)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -536,8 +525,7 @@ func TestClientCertificate(t *testing.T) {
 	defer srv.Close()
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
-	c := New(Options{Timeout: 5 * time.Second, RootCAs: roots,
-		ClientCertificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	c := New(Options{Timeout: 5 * time.Second, RootCAs: roots, ClientCertificates: []tls.Certificate{cert}})
 	x := c.Do(context.Background(), &Request{URL: srv.URL})
 	if x.Err != nil || string(x.Body) != "suite client" {
 		t.Errorf("error %v, body %q: want the client certificate presented", x.Err, x.Body)
@@ -547,23 +535,8 @@ func TestClientCertificate(t *testing.T) {
 // The certificate is presented even when the provider names other authorities as acceptable:
 // "another client's certificate" must reach the provider to be refused by it.
 func TestClientCertificateWhateverTheAcceptableCAs(t *testing.T) {
-	newCert := func(cn string) (tls.Certificate, *x509.Certificate) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		template := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-		der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		leaf, _ := x509.ParseCertificate(der)
-		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, leaf
-	}
-	stranger, _ := newCert("stranger")
-	_, named := newCert("the only acceptable authority")
+	stranger, _ := selfSignedClientCertificate(t, "stranger")
+	_, named := selfSignedClientCertificate(t, "the only acceptable authority")
 	acceptable := x509.NewCertPool()
 	acceptable.AddCert(named)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -586,4 +559,25 @@ func TestClientCertificateWhateverTheAcceptableCAs(t *testing.T) {
 	if x := none.Do(context.Background(), &Request{URL: srv.URL}); x.Err != nil || string(x.Body) != "none" {
 		t.Errorf("error %v, body %q: want no certificate without ClientCertificates", x.Err, x.Body)
 	}
+}
+
+// selfSignedClientCertificate is a fresh self-signed client certificate for cn, with its key.
+func selfSignedClientCertificate(t *testing.T, cn string) (tls.Certificate, *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, leaf
 }

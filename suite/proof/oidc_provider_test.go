@@ -50,7 +50,9 @@ func startOIDCProvider(t *testing.T, target string) []string {
 	dir := t.TempDir()
 	cert, key := writeLoopbackCertificate(t, dir)
 	otherJWT := filepath.Join(dir, "other.jwt")
-	url := startNodeProvider(t, "oidc-provider", "TLS_CERT_FILE="+cert, "TLS_KEY_FILE="+key, "OTHER_JWT_FILE="+otherJWT)
+	// DPOP_NONCES: oidc-provider demands DPoP nonces (its nonceSecret and requireNonce), so the
+	// suite's nonce handling meets a server nobody here wrote; the reference's faults run without.
+	url := startNodeProvider(t, "oidc-provider", "TLS_CERT_FILE="+cert, "TLS_KEY_FILE="+key, "OTHER_JWT_FILE="+otherJWT, "DPOP_NONCES=1")
 	other, err := os.ReadFile(otherJWT)
 	if err != nil {
 		t.Fatalf("the provider wrote no F-OTHER-JWT: %v", err)

@@ -116,9 +116,12 @@ function configuration() {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      // RFC 9449 with oidc-provider's defaults: no nonceSecret, so it never demands a nonce, and
-      // a proof's jti is single-use per client.
-      dPoP: { enabled: true },
+      // RFC 9449: a proof's jti is single-use per client. With DPOP_NONCES (the proof's test sets
+      // it) a random nonceSecret and requireNonce make it demand nonces; without, oidc-provider's
+      // defaults demand none.
+      dPoP: process.env.DPOP_NONCES
+        ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true }
+        : { enabled: true },
       mTLS: {
         enabled: true,
         certificateBoundAccessTokens: true,

@@ -36,8 +36,14 @@ func tokenForm(token, hint string) url.Values {
 // introspect sends an introspection request (RFC 7662 §2.1: a form-encoded POST) as the caller.
 func introspect(ctx context.Context, caller Credentials, note string, body url.Values) *http.Response {
 	GinkgoHelper()
-	authorization, body := caller.authenticateAt(target.url(target.IntrospectionPath), body)
-	return send(ctx, request{Method: http.MethodPost, Path: target.IntrospectionPath, Note: note, Form: body, Authorization: authorization})
+	endpoint := target.IntrospectionPath
+	if caller.Certificate != nil {
+		// A caller that does mutual TLS uses the endpoint's alias, if listed (RFC 8705 §5).
+		endpoint = mtlsURL("introspection_endpoint")
+	}
+	authorization, body := caller.authenticateAt(target.url(endpoint), body)
+	return send(ctx, request{Method: http.MethodPost, Path: endpoint, Note: note, Form: body, Authorization: authorization,
+		Certificate: caller.Certificate})
 }
 
 // revoke sends a revocation request (RFC 7009 §2.1: a form-encoded POST) as the client. A 503

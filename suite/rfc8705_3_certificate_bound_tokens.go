@@ -44,14 +44,7 @@ var _ = Describe("RFC 8705 §3: certificate-bound access tokens", func() {
 			if canIntrospect() {
 				seen = true
 				By("introspecting the certificate-bound token")
-				introspector := *target.Clients.Introspector
-				endpoint := target.IntrospectionPath
-				if introspector.Certificate != nil {
-					endpoint = mtlsURL("introspection_endpoint")
-				}
-				authorization, body := introspector.authenticateAt(target.url(endpoint), tokenForm(tok.AccessToken, ""))
-				res := send(ctx, request{Method: http.MethodPost, Path: endpoint, Note: "introspect the certificate-bound token",
-					Form: body, Authorization: authorization, Certificate: introspector.Certificate})
+				res := introspect(ctx, *target.Clients.Introspector, "introspect the certificate-bound token", tokenForm(tok.AccessToken, ""))
 				members := introspectionOf(res)
 				if active, _ := members["active"].(bool); !active {
 					r.Cannot("introspection calls the fresh certificate-bound token inactive, so its cnf cannot be seen")

@@ -2,6 +2,7 @@ package proof
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ccconform/ccconform/reference/provider"
+	"github.com/ccconform/ccconform/suite/judge"
 )
 
 // Hostile providers: the suite must fail cleanly against them, with a clear reason, within its
@@ -198,4 +202,44 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// A DPoP server that demands a new nonce of every proof, a nonce outside NQCHAR, with a terminal
+// escape in its error_description: the suite sends each request at most twice (the nonce
+// handling retries once), fails the rows cleanly within its bound, and prints no escape.
+func TestNonceDemandingForeverIsBounded(t *testing.T) {
+	t.Parallel() // a suite process of its own (TestMain)
+	var demands atomic.Int64
+	forever := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost || r.URL.Path != provider.PathToken || r.Header.Get("DPoP") == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			n := demands.Add(1)
+			w.Header().Set("DPoP-Nonce", fmt.Sprintf(`nonce "%d"`, n))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"use_dpop_nonce","error_description":"\u001b[32mPASS\u001b[0m"}`))
+		})
+	}
+	flags := startReference(t, forever)
+	run := runSuite(t, 90*time.Second, append(flags, "-request-timeout=5s", "-ginkgo.label-filter=C-9449-5-a || C-9449-8-a")...)
+	if run.exitCode == 0 {
+		t.Fatalf("the suite passed a server that never takes its own nonces:\n%s", lastLines(run.output, 40))
+	}
+	if run.outcome("C-9449-5-a") != judge.Failed {
+		t.Errorf("C-9449-5-a is %s, want failed:\n%s", run.outcome("C-9449-5-a"), lastLines(run.output, 40))
+	}
+	// C-9449-8-a needs a bound token first, so it is blocked by C-9449-5-a: never passed.
+	if run.outcome("C-9449-8-a") == judge.Passed {
+		t.Errorf("C-9449-8-a passed against a server that never takes its own nonces")
+	}
+	if strings.Contains(run.output, "\x1b[32mPASS") {
+		t.Errorf("the provider's terminal escape reached the output:\n%s", lastLines(run.output, 40))
+	}
+	// Each spec asks for a token a handful of times; the nonce handling adds one retry to each.
+	if n := demands.Load(); n > 20 {
+		t.Errorf("%d token requests with a proof for two specs: the nonce handling does not stop", n)
+	}
 }
